@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "fsutil.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
+
+#include "fault.h"
+
+#define RK_TEMP_PREFIX ".#rk-"
+
+int rk_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve) {
+        struct open_how how = {
+                .flags = (uint64_t) (flags | O_CLOEXEC),
+                .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+                .resolve = resolve,
+        };
+        int fd = (int) syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+        return fd < 0 ? -errno : fd;
+}
+
+int rk_write_all(int fd, const void *buf, size_t len) {
+        const char *p = buf;
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        return -EIO;
+                p += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}
+
+int rk_read_fd(int fd, size_t max, char **ret, size_t *ret_len) {
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return -EINVAL;
+        if ((uint64_t) st.st_size > max)
+                return -EFBIG;
+        size_t cap = (size_t) st.st_size + 1, len = 0;
+        _cleanup_free_ char *buf = malloc(cap);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                if (len + 1 >= cap) {
+                        /* the file grew while we read it */
+                        if (cap > max)
+                                return -EFBIG;
+                        size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+                        char *nb = realloc(buf, ncap);
+                        if (!nb)
+                                return -ENOMEM;
+                        buf = nb;
+                        cap = ncap;
+                }
+                ssize_t n = read(fd, buf + len, cap - len - 1);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+                if (len > max)
+                        return -EFBIG;
+        }
+        buf[len] = 0;
+        *ret = RK_TAKE_PTR(buf);
+        if (ret_len)
+                *ret_len = len;
+        return 0;
+}
+
+int rk_read_at(int dirfd, const char *path, uint64_t resolve, size_t max, char **ret, size_t *ret_len) {
+        _cleanup_close_ int fd = rk_openat2(dirfd, path, O_RDONLY | O_NOCTTY, 0, resolve);
+        if (fd < 0)
+                return fd;
+        return rk_read_fd(fd, max, ret, ret_len);
+}
+
+int rk_fsync_dir(int dirfd) {
+        return fsync(dirfd) < 0 ? -errno : 0;
+}
+
+static int open_temp(int dirfd, const char *name, mode_t mode, char **ret_tmp) {
+        /* Visible name, not O_TMPFILE + linkat: linkat cannot replace an
+         * existing name, and a rename is what makes the switch atomic.  The
+         * prefix lets rk_remove_stale_temps() find leftovers of a crash. */
+        for (int tries = 0; tries < 100; tries++) {
+                char *tmp;
+                if (asprintf(&tmp, RK_TEMP_PREFIX "%s.%08x", name, (unsigned) random()) < 0)
+                        return -ENOMEM;
+                int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+                if (fd >= 0) {
+                        *ret_tmp = tmp;
+                        return fd;
+                }
+                int e = errno;
+                free(tmp);
+                if (e != EEXIST)
+                        return -e;
+        }
+        return -EEXIST;
+}
+
+static int finish_atomic(int dirfd, int fd, const char *tmp, const char *name, mode_t mode) {
+        /* umask must not weaken or strengthen what the caller asked for */
+        if (fchmod(fd, mode) < 0)
+                return -errno;
+        RK_FAULT("atomic:written");
+        if (fsync(fd) < 0)
+                return -errno;
+        RK_FAULT("atomic:synced");
+        if (renameat(dirfd, tmp, dirfd, name) < 0)
+                return -errno;
+        RK_FAULT("atomic:renamed");
+        return rk_fsync_dir(dirfd);
+}
+
+int rk_write_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode) {
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_close_ int fd = open_temp(dirfd, name, mode, &tmp);
+        if (fd < 0)
+                return fd;
+        int r = rk_write_all(fd, data, len);
+        if (r >= 0) {
+                RK_FAULT("atomic:partial");
+                r = finish_atomic(dirfd, fd, tmp, name, mode);
+        }
+        if (r < 0)
+                (void) unlinkat(dirfd, tmp, 0);
+        return r;
+}
+
+int rk_copy_atomic_at(int dirfd, const char *name, int src_fd, mode_t mode) {
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_close_ int fd = open_temp(dirfd, name, mode, &tmp);
+        if (fd < 0)
+                return fd;
+        int r = 0;
+        char buf[65536];
+        for (;;) {
+                ssize_t n = read(src_fd, buf, sizeof buf);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        r = -errno;
+                        break;
+                }
+                if (n == 0)
+                        break;
+                r = rk_write_all(fd, buf, (size_t) n);
+                if (r < 0)
+                        break;
+        }
+        if (r >= 0)
+                r = finish_atomic(dirfd, fd, tmp, name, mode);
+        if (r < 0)
+                (void) unlinkat(dirfd, tmp, 0);
+        return r;
+}
+
+int rk_mkdir_p_at(int dirfd, const char *relpath, mode_t mode) {
+        _cleanup_free_ char *copy = strdup(relpath);
+        if (!copy)
+                return -ENOMEM;
+        _cleanup_close_ int cur = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+        if (cur < 0)
+                return -errno;
+        char *save = NULL;
+        for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+                if (strcmp(c, ".") == 0)
+                        continue;
+                if (strcmp(c, "..") == 0)
+                        return -EINVAL;
+                if (mkdirat(cur, c, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                int next = openat(cur, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (next < 0)
+                        return errno == ELOOP ? -ELOOP : -errno;
+                close(cur);
+                cur = next;
+        }
+        return RK_TAKE_FD(cur);
+}
+
+int rk_remove_stale_temps(int dirfd) {
+        int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return -errno;
+        /* a dup shares the offset: start from the top whatever came before */
+        (void) lseek(fd, 0, SEEK_SET);
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return -errno;
+        }
+        int n = 0;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (rk_startswith(de->d_name, RK_TEMP_PREFIX) && unlinkat(dirfd, de->d_name, 0) == 0)
+                        n++;
+        closedir(d);
+        if (n > 0)
+                (void) rk_fsync_dir(dirfd);
+        return n;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* fsutil.h — fd-relative file primitives: bounded reads, atomic durable
+ * writes, openat2 wrappers, directory creation without following links. */
+#pragma once
+
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+/* openat2(2); falls back to nothing: a kernel without it (< 5.6) is refused
+ * rather than silently resolved unsafely. */
+int rk_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve);
+
+/* Strict: no symlink anywhere, never above dirfd.  For everything that
+ * writes or removes. */
+#define RK_RESOLVE_STRICT (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
+/* Chroot-like: absolute symlinks inside an image resolve against its root.
+ * For reading configuration inside --root. */
+#define RK_RESOLVE_ROOTED (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+
+/* Read a whole file, at most max bytes (-EFBIG beyond).  The buffer is NUL
+ * terminated.  Refuses anything but a regular file (-EISDIR, -EINVAL). */
+int rk_read_fd(int fd, size_t max, char **ret, size_t *ret_len);
+int rk_read_at(int dirfd, const char *path, uint64_t resolve, size_t max, char **ret, size_t *ret_len);
+
+/* Write `name` in dirfd atomically and durably: a temporary file in the same
+ * directory, write, fsync, rename over name, fsync the directory.  A crash at
+ * any instant leaves the old or the new content, never a mix, never none.
+ * A failure removes the temporary file. */
+int rk_write_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
+/* Same, but the data comes from another fd (copied in full). */
+int rk_copy_atomic_at(int dirfd, const char *name, int src_fd, mode_t mode);
+
+int rk_fsync_dir(int dirfd);
+int rk_write_all(int fd, const void *buf, size_t len);
+
+/* mkdir -p below dirfd, refusing symlinks on the way; returns an O_DIRECTORY
+ * fd of the last component. */
+int rk_mkdir_p_at(int dirfd, const char *relpath, mode_t mode);
+
+/* Remove temporaries a crashed rk_write_atomic_at() left in dirfd. */
+int rk_remove_stale_temps(int dirfd);
