@@ -107,7 +107,160 @@ static int parse_entry(json_object *o, const char *what, struct rk_store_entry *
         return 0;
 }
 
+/* RFC 8259 syntax, strictly.  json-c's strict mode still takes single-quoted
+ * keys, NaN and raw control characters in strings, which the programs that
+ * consume the configuration may well reject; a document is stored only if
+ * every JSON parser would read it the same way. */
+struct jscan {
+        const char *p, *end;
+        const char *why;
+};
+
+static void js_ws(struct jscan *j) {
+        while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+                j->p++;
+}
+
+static bool js_fail(struct jscan *j, const char *why) {
+        j->why = why;
+        return false;
+}
+
+static bool js_literal(struct jscan *j, const char *lit) {
+        size_t n = strlen(lit);
+        if ((size_t) (j->end - j->p) < n || memcmp(j->p, lit, n) != 0)
+                return js_fail(j, "unexpected character");
+        j->p += n;
+        return true;
+}
+
+static bool js_digits(struct jscan *j) {
+        const char *start = j->p;
+        while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
+                j->p++;
+        return j->p > start || js_fail(j, "malformed number");
+}
+
+static bool js_number(struct jscan *j) {
+        if (*j->p == '-')
+                j->p++;
+        if (j->p < j->end && *j->p == '0')
+                j->p++;
+        else if (!js_digits(j))
+                return false;
+        if (j->p < j->end && *j->p == '.') {
+                j->p++;
+                if (!js_digits(j))
+                        return false;
+        }
+        if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
+                j->p++;
+                if (j->p < j->end && (*j->p == '+' || *j->p == '-'))
+                        j->p++;
+                if (!js_digits(j))
+                        return false;
+        }
+        return true;
+}
+
+static bool js_string(struct jscan *j) {
+        j->p++; /* the opening quote */
+        while (j->p < j->end) {
+                unsigned char c = (unsigned char) *j->p++;
+                if (c == '"')
+                        return true;
+                if (c < 0x20)
+                        return js_fail(j, "control character inside a string");
+                if (c != '\\')
+                        continue;
+                if (j->p >= j->end)
+                        break;
+                c = (unsigned char) *j->p++;
+                if (c == 'u') {
+                        for (int i = 0; i < 4; i++, j->p++)
+                                if (j->p >= j->end || !strchr("0123456789abcdefABCDEF", *j->p) || !*j->p)
+                                        return js_fail(j, "malformed \\u escape");
+                } else if (!strchr("\"\\/bfnrt", c) || !c)
+                        return js_fail(j, "invalid escape in a string");
+        }
+        return js_fail(j, "unterminated string");
+}
+
+static bool js_value(struct jscan *j, unsigned depth) {
+        js_ws(j);
+        if (j->p >= j->end)
+                return js_fail(j, "unexpected end of input");
+        if (depth > RK_STORE_JSON_DEPTH)
+                return js_fail(j, "nested too deeply");
+        char c = *j->p;
+        if (c == '{' || c == '[') {
+                char close = c == '{' ? '}' : ']';
+                j->p++;
+                js_ws(j);
+                if (j->p < j->end && *j->p == close) {
+                        j->p++;
+                        return true;
+                }
+                for (;;) {
+                        if (c == '{') {
+                                js_ws(j);
+                                if (j->p >= j->end || *j->p != '"')
+                                        return js_fail(j, "expected a \"key\"");
+                                if (!js_string(j))
+                                        return false;
+                                js_ws(j);
+                                if (j->p >= j->end || *j->p != ':')
+                                        return js_fail(j, "expected ':'");
+                                j->p++;
+                        }
+                        if (!js_value(j, depth + 1))
+                                return false;
+                        js_ws(j);
+                        if (j->p < j->end && *j->p == ',') {
+                                j->p++;
+                                continue;
+                        }
+                        if (j->p < j->end && *j->p == close) {
+                                j->p++;
+                                return true;
+                        }
+                        return js_fail(j, c == '{' ? "expected ',' or '}'" : "expected ',' or ']'");
+                }
+        }
+        if (c == '"')
+                return js_string(j);
+        if (c == '-' || (c >= '0' && c <= '9'))
+                return js_number(j);
+        if (c == 't')
+                return js_literal(j, "true");
+        if (c == 'f')
+                return js_literal(j, "false");
+        if (c == 'n')
+                return js_literal(j, "null");
+        return js_fail(j, "unexpected character");
+}
+
+/* 0, or -EINVAL with the reason and the byte offset */
+static int json_strict_check(const char *text, size_t len, const char **ret_why, size_t *ret_off) {
+        struct jscan j = { .p = text, .end = text + len };
+        if (js_value(&j, 0)) {
+                js_ws(&j);
+                if (j.p == j.end)
+                        return 0;
+                j.why = "unexpected data after the document";
+        }
+        *ret_why = j.why;
+        *ret_off = (size_t) (j.p - text);
+        return -EINVAL;
+}
+
 static json_object *parse_json(const char *text, size_t len, char *err, size_t errlen) {
+        const char *why;
+        size_t off;
+        if (json_strict_check(text, len, &why, &off) < 0) {
+                snprintf(err, errlen, "not valid JSON at byte %zu: %s", off, why);
+                return NULL;
+        }
         json_tokener *tok = json_tokener_new_ex(RK_STORE_JSON_DEPTH);
         if (!tok) {
                 snprintf(err, errlen, "out of memory");
