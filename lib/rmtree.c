@@ -128,6 +128,7 @@ struct frame {
         char *names;            /* the directory's entries, NUL separated */
         size_t names_len, pos;
         bool keep;              /* something below stays: do not rmdir */
+        unsigned retries;       /* times this name was looked at again */
 };
 
 static void frame_done(struct frame *f) {
@@ -191,7 +192,7 @@ static void walk_free(struct walk *w) {
         w->stack = NULL;
 }
 
-static int walk_push(struct walk *w, int fd, struct ident id, uint64_t mnt_id, const char *name) {
+static int walk_push(struct walk *w, int fd, struct ident id, uint64_t mnt_id, const char *name, unsigned retries) {
         if (w->n == w->cap) {
                 size_t ncap = w->cap ? w->cap * 2 : 64;
                 struct frame *ns = realloc(w->stack, ncap * sizeof *ns);
@@ -200,7 +201,7 @@ static int walk_push(struct walk *w, int fd, struct ident id, uint64_t mnt_id, c
                 w->stack = ns;
                 w->cap = ncap;
         }
-        struct frame f = { .fd = fd, .id = id, .mnt_id = mnt_id };
+        struct frame f = { .fd = fd, .id = id, .mnt_id = mnt_id, .retries = retries };
         if (name && !(f.name = strdup(name)))
                 return -ENOMEM;
         int r = read_names(fd, &f.names, &f.names_len);
@@ -324,13 +325,33 @@ static int walk_entry(struct rm_ctx *c, struct frame *f, const char *name, int *
         return ENTRY_KEEP;
 }
 
+/* Handle one name of the top frame: unlink, keep, or descend (push). */
+static void walk_step(struct rm_ctx *c, struct walk *w, const char *name, unsigned retries) {
+        struct frame *f = &w->stack[w->n - 1];
+        int fd = -1;
+        struct statx sx;
+        int e = walk_entry(c, f, name, &fd, &sx);
+        if (e == ENTRY_KEEP)
+                f->keep = true;
+        else if (e == ENTRY_DESCEND) {
+                /* below a directory on this mount, same mount id */
+                int r = walk_push(w, fd, sx_ident(&sx), f->mnt_id, name, retries);
+                if (r < 0) {
+                        close(fd);
+                        rk_warn(ctx_log(c), "cannot read directory '%s': %s", name, strerror(-r));
+                        note_error(c, r);
+                        w->stack[w->n - 1].keep = true;
+                }
+        }
+}
+
 /* Remove everything below the directory top_fd (taken over).  *ret_keep
  * tells whether something stayed (the directory cannot go). */
 static int remove_contents(struct rm_ctx *c, int top_fd, const struct statx *top_sx, bool *ret_keep) {
         struct rk_log *log = ctx_log(c);
         struct walk w = {};
         uint64_t top_mnt = (top_sx->stx_mask & STATX_MNT_ID) ? top_sx->stx_mnt_id : 0;
-        int r = walk_push(&w, top_fd, sx_ident(top_sx), top_mnt, NULL);
+        int r = walk_push(&w, top_fd, sx_ident(top_sx), top_mnt, NULL, 0);
         if (r < 0) {
                 close(top_fd);
                 *ret_keep = true;
@@ -344,21 +365,7 @@ static int remove_contents(struct rm_ctx *c, int top_fd, const struct statx *top
                 if (f->pos < f->names_len) {
                         const char *name = f->names + f->pos;
                         f->pos += strlen(name) + 1;
-                        int fd = -1;
-                        struct statx sx;
-                        int e = walk_entry(c, f, name, &fd, &sx);
-                        if (e == ENTRY_KEEP)
-                                f->keep = true;
-                        else if (e == ENTRY_DESCEND) {
-                                /* below a directory on this mount, same mount id */
-                                r = walk_push(&w, fd, sx_ident(&sx), f->mnt_id, name);
-                                if (r < 0) {
-                                        close(fd);
-                                        rk_warn(log, "cannot read directory '%s': %s", name, strerror(-r));
-                                        note_error(c, r);
-                                        w.stack[w.n - 1].keep = true;
-                                }
-                        }
+                        walk_step(c, &w, name, 0);
                         continue;
                 }
 
@@ -388,6 +395,16 @@ static int remove_contents(struct rm_ctx *c, int top_fd, const struct statx *top
                         rk_closep(&f->fd);
                         f->fd = -1;
                         if (unlinkat(p->fd, f->name, AT_REMOVEDIR) < 0) {
+                                if ((errno == ENOTDIR || errno == ENOTEMPTY) && f->retries + 1 < RK_RM_MAX_RETRIES) {
+                                        /* swapped for something else or
+                                         * refilled under us: look again */
+                                        _cleanup_free_ char *name = RK_TAKE_PTR(f->name);
+                                        unsigned retries = f->retries + 1;
+                                        frame_done(f);
+                                        w.n--;
+                                        walk_step(c, &w, name, retries);
+                                        continue;
+                                }
                                 if (errno != ENOENT) {
                                         int e = errno;
                                         rk_warn(log, "cannot remove directory '%s': %s", f->name, strerror(e));
@@ -498,6 +515,10 @@ static int rm_match(struct rm_ctx *c, int dfd, const char *name, const char *sho
                 if (unlinkat(dfd, name, AT_REMOVEDIR) < 0) {
                         if (errno == ENOENT)
                                 return 0;
+                        if (errno == ENOTDIR || errno == ENOTEMPTY) {
+                                c->st->matches--;
+                                continue;       /* changed under us: look again */
+                        }
                         return rk_log_errno(log, -errno, "cannot remove directory /%s: %s", shown, strerror(errno));
                 }
                 c->st->dirs++;
