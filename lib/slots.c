@@ -462,6 +462,17 @@ int rk_slots_preflight(const struct rk_config *cfg, int root_fd, int want, struc
                          !cfg->slot[0].device ? "a" : "b");
                 return -EINVAL;
         }
+        if (same_slot(&s->slot[0], &s->slot[1])) {
+                /* before anything else: with both names on one device,
+                 * zeroing "the other slot" destroys the one in use */
+                int t = want >= 0 ? want : s->active >= 0 ? 1 - s->active : 1;
+                slot_desc(&s->slot[t], d, sizeof d);
+                slot_desc(&s->slot[1 - t], ad, sizeof ad);
+                snprintf(err, errlen, "refused: %s is the same %s as %s%s; nothing changed", d,
+                         s->slot[t].is_block ? "device" : "file",
+                         s->active == 1 - t || s->slot[1 - t].under_root ? "the active " : "", ad);
+                return -EPERM;
+        }
         if (s->active < 0) {
                 snprintf(err, errlen,
                          "refused: cannot tell the active slot: %s the root filesystem (device %u:%u); set [slots] active = a or b; nothing changed",
