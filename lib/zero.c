@@ -561,13 +561,29 @@ static void fill_progress(struct fill_ctx *c) {
 static int64_t fill_until_full(int fd, const uint8_t *zbuf, uint64_t max, uint64_t min, uint64_t *pos,
                                struct fill_ctx *c) {
         uint64_t size = max, start = *pos;
+        bool guided = true;
         while (size >= min) {
                 RK_FAULT("zero:fill");
-                ssize_t w = pwrite(fd, zbuf, size, (off_t) *pos);
+                /* Near the end, size the write to what statfs says is free:
+                 * each ENOSPC costs ext4 a journal commit (it retries the
+                 * allocation after one), so halving blindly stalls. */
+                uint64_t len = size;
+                struct statvfs sv;
+                if (guided && fstatvfs(fd, &sv) == 0) {
+                        uint64_t avail = (uint64_t) sv.f_bfree * sv.f_frsize / min * min;
+                        if (avail < len)
+                                len = avail;
+                        if (len < min) {
+                                guided = false; /* statfs says full: probe by halving */
+                                continue;
+                        }
+                }
+                ssize_t w = pwrite(fd, zbuf, len, (off_t) *pos);
                 if (w < 0 && errno == EINTR)
                         continue;
                 if (w < 0 && (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)) {
-                        size /= 2;
+                        guided = false;
+                        size = len / 2;
                         continue;
                 }
                 if (w < 0 && errno == EINVAL && set_direct(fd, false) == 0) {
