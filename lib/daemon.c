@@ -13,10 +13,7 @@
 #include "fsutil.h"
 #include "led.h"
 #include "rk-build-config.h"
-#if HAVE_LIBSYSTEMD
-#include <systemd/sd-bus.h>
-#include <systemd/sd-daemon.h>
-#endif
+#include "sdnotify.h"
 
 #define NS_PER_MS 1000000ULL
 #define BACKOFF_MIN_MS 1000ULL
@@ -67,47 +64,29 @@ uint64_t rk_backoff_next_ms(uint64_t prev_ms) {
 }
 
 static void notify(struct daemon *d, const char *what) {
-#if HAVE_LIBSYSTEMD
-        if (d->notify)
-                (void) sd_notify(0, what);
-#endif
+        if (!d->notify)
+                return;
+        int r = rk_notify(what);
+        if (r < 0)
+                rk_warn(d->log, "cannot notify systemd (%s): %s", what, strerror(-r));
 }
 
 /* --- logind ------------------------------------------------------------ */
 
 /* logind reboots on KEY_RESTART unless told otherwise; the drop-in says
- * HandleRebootKey=ignore, and this lock covers a system without it. */
+ * HandleRebootKey=ignore, and this lock covers a system without it.  Only
+ * evdev keys reach logind, and only a system with seats runs it. */
 static void take_inhibitor(struct daemon *d) {
-#if HAVE_LIBSYSTEMD
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        sd_bus_message *reply = NULL;
-        sd_bus *bus = NULL;
-        int r, fd;
-
+        char err[512];
         if (d->ctx->cfg.button.type != RK_BUTTON_EVDEV || access("/run/systemd/seats/", F_OK) < 0)
-                return;         /* only evdev keys reach logind; no logind here */
-        r = sd_bus_open_system(&bus);
-        if (r < 0) {
-                rk_warn(d->log, "logind: cannot connect to the system bus: %s; not taking the handle-reboot-key lock",
-                        strerror(-r));
+                return;
+        int fd = rk_logind_inhibit("handle-reboot-key", "resetd", "resetd handles the reset button", err, sizeof err);
+        if (fd < 0) {
+                rk_warn(d->log, "logind: %s; relying on HandleRebootKey=ignore", err);
                 return;
         }
-        r = sd_bus_call_method(bus, "org.freedesktop.login1", "/org/freedesktop/login1",
-                               "org.freedesktop.login1.Manager", "Inhibit", &error, &reply, "ssss",
-                               "handle-reboot-key", "resetd", "resetd handles the reset button", "block");
-        if (r < 0)
-                rk_warn(d->log, "logind: Inhibit(handle-reboot-key) failed: %s",
-                        error.message ? error.message : strerror(-r));
-        else if ((r = sd_bus_message_read(reply, "h", &fd)) < 0)
-                rk_warn(d->log, "logind: bad Inhibit reply: %s", strerror(-r));
-        else if ((d->inhibit_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0)
-                rk_warn(d->log, "logind: cannot keep the inhibitor fd: %m");
-        else
-                rk_info(d->log, "holding logind's handle-reboot-key inhibitor lock");
-        sd_bus_error_free(&error);
-        sd_bus_message_unref(reply);
-        sd_bus_flush_close_unref(bus);  /* the lock lives in the fd, not the connection */
-#endif
+        d->inhibit_fd = fd;
+        rk_info(d->log, "holding logind's handle-reboot-key inhibitor lock");
 }
 
 /* --- timer ------------------------------------------------------------- */
@@ -461,17 +440,16 @@ static int setup(struct daemon *d) {
                 return rk_log_errno(d->log, errno, "epoll_ctl: %m");
         d->armed_deadline = UINT64_MAX;
 
-#if HAVE_LIBSYSTEMD
-        if (!d->opts->foreground && getenv("NOTIFY_SOCKET")) {
-                uint64_t usec = 0;
+        if (!d->opts->foreground && rk_notify_available()) {
+                uint64_t usec = rk_watchdog_usec();
                 d->notify = true;
-                if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
-                        /* ping at half the interval, as sd_watchdog_enabled(3) advises */
+                if (usec > 0) {
+                        /* ping at half the interval, as sd_watchdog_enabled(3) advises;
+                         * the only periodic wake-up resetd has */
                         d->watchdog_ns = usec * 1000 / 2;
                         d->next_ping_ns = rk_now_ns() + d->watchdog_ns;
                 }
         }
-#endif
         return 0;
 }
 
