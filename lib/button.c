@@ -68,7 +68,8 @@ void rk_escape_for_log(const char *src, size_t len, char *dst, size_t dstlen) {
                         w = 1;
                 } else
                         w = (size_t) snprintf(tmp, sizeof tmp, "\\x%02x", ch);
-                if (o + w + 4 > dstlen) {       /* room for "..." and NUL */
+                /* room for the NUL, and for "..." if more is to come */
+                if (o + w + (i + 1 < len ? 4 : 1) > dstlen) {
                         if (o + 4 <= dstlen) {
                                 memcpy(dst + o, "...", 3);
                                 o += 3;
