@@ -282,8 +282,8 @@ static void handle_event(struct daemon *d, const struct rk_cls_event *ev, uint64
                                 rk_info(d->log, "released after %llu ms: cancelled, nothing done",
                                         (unsigned long long) (ev->held_ns / NS_PER_MS));
                         else
-                                rk_debug(d->log, "released after %llu ms: too short for an action",
-                                         (unsigned long long) (ev->held_ns / NS_PER_MS));
+                                rk_info(d->log, "released after %llu ms: too short for an action",
+                                        (unsigned long long) (ev->held_ns / NS_PER_MS));
                         rk_led_release(d->led, now);
                         break;
                 }
@@ -507,6 +507,7 @@ int rk_daemon_run(struct rk_ctx *ctx, const struct rk_daemon_opts *opts) {
         }
         take_inhibitor(&d);
         notify(&d, "READY=1\nSTATUS=watching the reset button");
+        rk_info(d.log, "ready");
 
         while (!(d.stop && !d.child)) {
                 struct epoll_event evs[4];
