@@ -21,7 +21,11 @@ static int verb_factory_reset(struct rk_ctx *ctx, int argc, char **argv) {
 
         /* argv[0] is the first argument after the verb: getopt wants a
          * program name in front */
-        char *args[argc + 2];
+        char *args[64];
+        if (argc + 2 > (int) RK_ELEMENTSOF(args)) {
+                rk_err(&ctx->log, "factory-reset: too many arguments");
+                return RK_EXIT_USAGE;
+        }
         args[0] = (char *) "factory-reset";
         for (int i = 0; i < argc; i++)
                 args[i + 1] = argv[i];

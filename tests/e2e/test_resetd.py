@@ -27,16 +27,6 @@ RESETCTL = BUILD / "src" / "resetctl" / "resetctl"
 ACTION = re.compile(r"action \S+ (started|done|failed)")
 
 
-def resetctl_has(verb):
-    """Whether the store / engine has landed in this build (resetctl knows the verb)."""
-    p = subprocess.run([str(RESETCTL), verb, "--help"], capture_output=True, text=True)
-    return "unknown command" not in (p.stdout + p.stderr)
-
-
-STORE = resetctl_has("rescue")
-ENGINE = resetctl_has("factory-reset")
-
-
 @pytest.fixture
 def rd(tmp_path):
     d = Resetd(tmp_path)
@@ -94,8 +84,6 @@ def test_cancel_window_gives_led_back(rd):
     assert markers(rd) == []
 
 
-@pytest.mark.xfail(not STORE, reason="the configuration store (resetctl rescue) has not landed on this branch yet",
-                   strict=True)
 def test_rescue_window_commits_rescue(tmp_path):
     d = Resetd(tmp_path)
 
@@ -138,8 +126,6 @@ def test_rescue_without_rescue_config_fails_red(rd):
     assert markers(rd) == []
 
 
-@pytest.mark.xfail(not ENGINE, reason="the factory-reset engine has not landed on this branch yet; resetd bridges "
-                   "to 'resetctl factory-reset --yes --then reboot'", strict=True)
 def test_factory_window_resets_then_reboots(tmp_path):
     d = Resetd(tmp_path)
     secret = d.root / "etc/128technology/local.init"
