@@ -372,3 +372,23 @@ def test_foreground_ignores_notify_socket(tmp_path):
         with pytest.raises(socket.timeout):
             s.recv(4096)
     s.close()
+
+
+# --- the simulator (scripts/demo) in its non-interactive mode ---------------
+
+def test_simulator_scripted():
+    src = Path(__file__).resolve().parents[2]
+    p = subprocess.run(["/usr/bin/python3", str(src / "scripts/demo-sim.py"), "--build", str(BUILD),
+                        "--script", "down 1300 up settle down 3400 up settle down 600 up settle"],
+                       capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stdout + p.stderr
+    out = p.stdout
+    assert "action reboot done" in out
+    assert "(demo) reboot requested" in out
+    assert "action rescue done" in out
+    assert 'running configuration now: "tenant": "retail"' in out
+    assert "too short for an action" in out
+    assert "solid 0,255,0" in out and "blink 255,160,0 1000" in out
+    # the temporary appliance is gone afterwards
+    tmp = re.search(r"demo appliance in (\S+)/root", out).group(1)
+    assert not Path(tmp).exists()
