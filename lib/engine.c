@@ -38,13 +38,8 @@ static int stage_of(enum rk_mf_action a) {
         case RK_MF_ZERO_PARTITION: return 6;
         case RK_MF_ZERO_FREE_SPACE: return 7;
         case _RK_MF_ACTION_MAX: break;
-        default: break;
         }
         return 9;
-}
-
-static RK_UNUSED bool is_zero_step(enum rk_mf_action a) {
-        return a == RK_MF_ZERO_PARTITION || a == RK_MF_ZERO_FREE_SPACE;
 }
 
 /* Stable: entries of one stage keep their drop-in order. */
@@ -236,7 +231,6 @@ static int plan_entry(struct engine *e, const struct rk_mf_entry *en, json_objec
         case RK_MF_FACTORY_CONFIG: return plan_factory_config(e, en, item, dry);
         case RK_MF_ZERO_PARTITION: case RK_MF_ZERO_FREE_SPACE: return plan_zero(e, en, item, dry);
         case _RK_MF_ACTION_MAX: break;
-        default: break;
         }
         return -EINVAL;
 }

@@ -24,11 +24,6 @@ static int verb_factory_reset(struct rk_ctx *ctx, int argc, char **argv) {
         _cleanup_free_ char **args = calloc((size_t) argc + 2, sizeof(char *));
         if (!args)
                 return RK_EXIT_FAILURE;
-        char *args[64];
-        if (argc + 2 > (int) RK_ELEMENTSOF(args)) {
-                rk_err(&ctx->log, "factory-reset: too many arguments");
-                return RK_EXIT_USAGE;
-        }
         args[0] = (char *) "factory-reset";
         for (int i = 0; i < argc; i++)
                 args[i + 1] = argv[i];
