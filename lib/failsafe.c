@@ -41,12 +41,19 @@ static void say(struct rk_failsafe_step *out, const char *fmt, ...) {
         va_end(ap);
 }
 
-static void show(struct rk_failsafe_step *out, enum rk_failsafe_pattern pat, uint8_t r, uint8_t g,
-                 uint8_t b, uint64_t period, bool repeat) {
+static void show(struct rk_failsafe_step *out, enum rk_led_pattern pat, struct rk_rgb c, uint64_t period) {
         out->led_set = true;
         out->led = (struct rk_failsafe_led) {
-                .pattern = pat, .r = r, .g = g, .b = b, .period_ms = period, .repeat = repeat,
+                .pattern = pat,
+                .color = c,
+                /* an LED period is 32 bits of ms (49 days): clamp, never wrap */
+                .period_ms = period > UINT32_MAX ? UINT32_MAX : (uint32_t) period,
         };
+}
+
+static void give_back(struct rk_failsafe_step *out) {
+        out->led_set = true;
+        out->led = (struct rk_failsafe_led) { .give_back = true, .pattern = RK_LED_PAT_OFF };
 }
 
 static void finish(struct rk_failsafe *fs, enum rk_failsafe_decision d, struct rk_failsafe_step *out) {
@@ -61,39 +68,40 @@ static void begin(struct rk_failsafe_step *out) {
 
 static void enter_hold(struct rk_failsafe *fs, struct rk_failsafe_step *out) {
         fs->state = RK_FS_HOLD;
-        show(out, RK_FS_LED_FADE_OUT, 255, 0, 0, fs->p.hold_ms, false);
+        show(out, RK_LED_PAT_FADE_OUT, RK_RGB_RED, fs->p.hold_ms);
         say(out, "red fade: keep holding for %" PRIu64 " ms", fs->p.hold_ms);
 }
 
 static void enter_release(struct rk_failsafe *fs, struct rk_failsafe_step *out) {
         fs->state = RK_FS_RELEASE;
-        show(out, RK_FS_LED_FADE_OUT, 255, 255, 255, fs->p.release_timeout_ms, false);
+        show(out, RK_LED_PAT_FADE_OUT, RK_RGB_WHITE, fs->p.release_timeout_ms);
         say(out, "held through the fade: release the button within %" PRIu64 " ms to factory-reset",
             fs->p.release_timeout_ms);
 }
 
 /* A confirmed release, judged by the time of its up edge against the
  * boundaries fixed at start. */
-static void judge_release(struct rk_failsafe *fs, uint64_t t, struct rk_failsafe_step *out) {
+static void judge_release(struct rk_failsafe *fs, uint64_t t, uint64_t now, struct rk_failsafe_step *out) {
         uint64_t held = t - fs->start_ms;
 
         fs->down = false;
         if (t < fs->hold_end_ms) {
                 bool reboot = fs->p.on_early_release == RK_EARLY_REBOOT;
-                show(out, RK_FS_LED_OFF, 0, 0, 0, 0, false);
+                give_back(out);
                 say(out, "released after %" PRIu64 " ms, %" PRIu64 " ms before the fade ended: no reset, %s",
                     held, fs->hold_end_ms - t, reboot ? "reboot" : "continue booting");
                 finish(fs, reboot ? RK_FS_EARLY_REBOOT : RK_FS_EARLY_CONTINUE, out);
         } else if (t < fs->release_end_ms) {
                 fs->state = RK_FS_RESET;
                 fs->up_pending = false;
-                show(out, RK_FS_LED_FADE_OUT, 255, 255, 255, RK_FAILSAFE_RESET_PERIOD_MS, true);
+                fs->phase_end_ms = now + RK_FAILSAFE_RESET_PERIOD_MS;
+                show(out, RK_LED_PAT_FADE_OUT, RK_RGB_WHITE, RK_FAILSAFE_RESET_PERIOD_MS);
                 say(out, "released %" PRIu64 " ms after the sign to release: factory reset",
                     t - fs->hold_end_ms);
                 out->decision = RK_FS_RUN_RESET;
         } else {
                 /* The timeout was due before the release: the window is closed. */
-                show(out, RK_FS_LED_OFF, 0, 0, 0, 0, false);
+                give_back(out);
                 say(out, "not released within %" PRIu64 " ms of the sign to release: cancelled, no reset",
                     fs->p.release_timeout_ms);
                 finish(fs, RK_FS_CANCEL, out);
@@ -109,6 +117,7 @@ static uint64_t phase_end(const struct rk_failsafe *fs) {
         case RK_FS_RAMP: return fs->start_ms + fs->p.ramp_ms;
         case RK_FS_HOLD: return fs->hold_end_ms;
         case RK_FS_RELEASE: return fs->release_end_ms;
+        case RK_FS_RESET:
         case RK_FS_FAILED: return fs->phase_end_ms;
         default: return UINT64_MAX;
         }
@@ -125,7 +134,7 @@ static void settle(struct rk_failsafe *fs, uint64_t now, struct rk_failsafe_step
                         if (now < fs->up_ts_ms + fs->p.debounce_ms)
                                 return;         /* may still be chatter: boundaries wait */
                         fs->up_pending = false;
-                        judge_release(fs, fs->up_ts_ms, out);
+                        judge_release(fs, fs->up_ts_ms, now, out);
                         continue;
                 }
                 if (now < phase_end(fs))
@@ -138,15 +147,22 @@ static void settle(struct rk_failsafe *fs, uint64_t now, struct rk_failsafe_step
                         enter_release(fs, out);
                         break;
                 case RK_FS_RELEASE: {
-                        show(out, RK_FS_LED_OFF, 0, 0, 0, 0, false);
+                        give_back(out);
                         say(out, "still held %" PRIu64 " ms after the sign to release: cancelled, no reset "
                             "(a button stuck down or wired backwards? check [button] active-low)",
                             fs->p.release_timeout_ms);
                         finish(fs, RK_FS_CANCEL, out);
                         return;
                 }
+                case RK_FS_RESET:
+                        /* white → black every 2 s: start the fade over (after
+                         * a stall, from the next period on: no burst) */
+                        fs->phase_end_ms += ((now - fs->phase_end_ms) / RK_FAILSAFE_RESET_PERIOD_MS + 1) *
+                                            RK_FAILSAFE_RESET_PERIOD_MS;
+                        show(out, RK_LED_PAT_FADE_OUT, RK_RGB_WHITE, RK_FAILSAFE_RESET_PERIOD_MS);
+                        break;
                 case RK_FS_FAILED:
-                        show(out, RK_FS_LED_OFF, 0, 0, 0, 0, false);
+                        show(out, RK_LED_PAT_OFF, RK_RGB_BLACK, 0);
                         say(out, "rebooting: the next boot resumes the interrupted reset");
                         finish(fs, RK_FS_FAILED_REBOOT, out);
                         return;
@@ -171,7 +187,7 @@ void rk_failsafe_start(struct rk_failsafe *fs, bool held, uint64_t now_ms, struc
         fs->release_end_ms = fs->hold_end_ms + fs->p.release_timeout_ms;
         fs->down = true;
         fs->state = RK_FS_RAMP;
-        show(out, RK_FS_LED_FADE_IN, 255, 0, 0, fs->p.ramp_ms, false);
+        show(out, RK_LED_PAT_FADE_IN, RK_RGB_RED, fs->p.ramp_ms);
         say(out, "button held at start: fail-safe restore armed; hold it %" PRIu64 " ms, then release "
             "within %" PRIu64 " ms (released earlier: %s)", fs->p.ramp_ms + fs->p.hold_ms,
             fs->p.release_timeout_ms,
@@ -215,14 +231,14 @@ void rk_failsafe_reset_done(struct rk_failsafe *fs, bool ok, int exit_code, uint
         if (fs->state != RK_FS_RESET)
                 return;
         if (ok) {
-                show(out, RK_FS_LED_OFF, 0, 0, 0, 0, false);
+                show(out, RK_LED_PAT_OFF, RK_RGB_BLACK, 0);
                 say(out, "factory reset done: LED off, powering off");
                 finish(fs, RK_FS_POWEROFF, out);
                 return;
         }
         fs->state = RK_FS_FAILED;
         fs->phase_end_ms = now_ms + (uint64_t) RK_FAILSAFE_FAIL_BLINKS * RK_FAILSAFE_FAIL_BLINK_MS;
-        show(out, RK_FS_LED_BLINK, 255, 0, 0, RK_FAILSAFE_FAIL_BLINK_MS, true);
+        show(out, RK_LED_PAT_BLINK, RK_RGB_RED, RK_FAILSAFE_FAIL_BLINK_MS);
         if (exit_code >= 0)
                 say(out, "factory reset failed (exit code %d): its journal stays for the resume", exit_code);
         else
@@ -257,12 +273,4 @@ const char *rk_failsafe_state_name(enum rk_failsafe_state s) {
                 [RK_FS_END] = "end",
         };
         return (size_t) s < RK_ELEMENTSOF(names) ? names[s] : "?";
-}
-
-const char *rk_failsafe_pattern_name(enum rk_failsafe_pattern p) {
-        static const char *const names[] = {
-                [RK_FS_LED_OFF] = "off", [RK_FS_LED_SOLID] = "solid", [RK_FS_LED_FADE_IN] = "fade-in",
-                [RK_FS_LED_FADE_OUT] = "fade-out", [RK_FS_LED_BLINK] = "blink",
-        };
-        return (size_t) p < RK_ELEMENTSOF(names) ? names[p] : "?";
 }

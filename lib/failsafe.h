@@ -9,8 +9,10 @@
  *                     HOLD: red → black over hold-ms      released: early release
  *                     RELEASE: white → black, once, over  (reboot or continue)
  *                       release-timeout-ms                still held at its end: cancel
- *                     RESET: white → black every 2 s      released in the window: reset
- *                     done: off, power off    failed: red blinks 3×, reboot
+ *                     RESET: white → black, again every   released in the window: reset
+ *                       2 s (a timer re-arms the fade)
+ *                     done: off, power off    failed: red blinks 3×, off, reboot
+ *   early release and cancel give the LED back as it was found.
  *
  * A release counts when the button has stayed up for debounce-ms (contact
  * chatter while the user holds on is not a release); it is judged by the
@@ -25,25 +27,20 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "led.h"
 
 #define RK_FAILSAFE_RESET_PERIOD_MS 2000u       /* white → black while the reset runs */
 #define RK_FAILSAFE_RAMP_MAX_MS 1000u           /* the fade to red, at most */
 #define RK_FAILSAFE_FAIL_BLINK_MS 500u          /* red blink period after a failed reset */
 #define RK_FAILSAFE_FAIL_BLINKS 3u
 
-enum rk_failsafe_pattern {
-        RK_FS_LED_OFF,
-        RK_FS_LED_SOLID,
-        RK_FS_LED_FADE_IN,      /* black → colour over period, once */
-        RK_FS_LED_FADE_OUT,     /* colour → black over period, once or repeating */
-        RK_FS_LED_BLINK,        /* on half the period, off half, repeating */
-};
-
+/* The LED command of one step: a pattern of led.h, or "give the LED back as
+ * it was found" (the boot goes on and the LED's owner gets it back). */
 struct rk_failsafe_led {
-        enum rk_failsafe_pattern pattern;
-        uint8_t r, g, b;
-        uint64_t period_ms;
-        bool repeat;            /* fades: start over at the end of each period */
+        bool give_back;
+        enum rk_led_pattern pattern;
+        struct rk_rgb color;
+        uint32_t period_ms;
 };
 
 enum rk_failsafe_state {
@@ -79,7 +76,7 @@ struct rk_failsafe {
         struct rk_failsafe_params p;
         enum rk_failsafe_state state;
         uint64_t start_ms;              /* power-on detection of the held button */
-        uint64_t phase_end_ms;          /* end of RAMP / HOLD / RELEASE / FAILED */
+        uint64_t phase_end_ms;          /* RESET: next white fade; FAILED: end of the blinks */
         uint64_t hold_end_ms;           /* end of the red fade: releases from here on count */
         uint64_t release_end_ms;
         bool down;
@@ -117,4 +114,3 @@ uint64_t rk_failsafe_deadline(const struct rk_failsafe *fs);
 
 const char *rk_failsafe_decision_name(enum rk_failsafe_decision d);
 const char *rk_failsafe_state_name(enum rk_failsafe_state s);
-const char *rk_failsafe_pattern_name(enum rk_failsafe_pattern p);

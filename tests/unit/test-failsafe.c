@@ -34,13 +34,12 @@ static void start_held(struct rk_failsafe *fs, uint64_t debounce, enum rk_early_
         rk_failsafe_start(fs, true, T0, &s);
         assert_int_equal(s.decision, RK_FS_KEEP_GOING);
         assert_true(s.led_set);
-        assert_int_equal(s.led.pattern, RK_FS_LED_FADE_IN);
-        assert_int_equal(s.led.r, 255);
-        assert_int_equal(s.led.g, 0);
-        assert_int_equal(s.led.b, 0);
+        assert_int_equal(s.led.pattern, RK_LED_PAT_FADE_IN);
+        assert_int_equal(s.led.color.r, 255);
+        assert_int_equal(s.led.color.g, 0);
+        assert_int_equal(s.led.color.b, 0);
         assert_int_equal(s.led.period_ms, RAMP);
-        assert_false(s.led.repeat);
-        assert_non_null(strstr(s.msg, "armed"));
+                assert_non_null(strstr(s.msg, "armed"));
         assert_int_equal(fs->state, RK_FS_RAMP);
         assert_int_equal(rk_failsafe_deadline(fs), RAMP_END);
 }
@@ -92,7 +91,7 @@ static void test_ramp_zero_goes_straight_to_hold(void **state) {
         rk_failsafe_init(&fs, &p);          /* 5 / 10 = 0: no ramp */
         rk_failsafe_start(&fs, true, T0, &s);
         assert_int_equal(fs.state, RK_FS_HOLD);
-        assert_int_equal(s.led.pattern, RK_FS_LED_FADE_OUT);
+        assert_int_equal(s.led.pattern, RK_LED_PAT_FADE_OUT);
         assert_int_equal(s.led.period_ms, 5);
         assert_int_equal(rk_failsafe_deadline(&fs), T0 + 5);
 }
@@ -107,24 +106,22 @@ static void test_phases_by_timer(void **state) {
         assert_int_equal(fs.state, RK_FS_RAMP);
         rk_failsafe_timer(&fs, RAMP_END, &s);
         assert_true(s.led_set);
-        assert_int_equal(s.led.pattern, RK_FS_LED_FADE_OUT);
-        assert_int_equal(s.led.r, 255);
-        assert_int_equal(s.led.g, 0);
+        assert_int_equal(s.led.pattern, RK_LED_PAT_FADE_OUT);
+        assert_int_equal(s.led.color.r, 255);
+        assert_int_equal(s.led.color.g, 0);
         assert_int_equal(s.led.period_ms, HOLD);
-        assert_false(s.led.repeat);
-        assert_int_equal(rk_failsafe_deadline(&fs), HOLD_END);
+                assert_int_equal(rk_failsafe_deadline(&fs), HOLD_END);
 
         rk_failsafe_timer(&fs, HOLD_END - 1, &s);
         assert_false(s.led_set);
         rk_failsafe_timer(&fs, HOLD_END, &s);
         assert_true(s.led_set);
-        assert_int_equal(s.led.pattern, RK_FS_LED_FADE_OUT);
-        assert_int_equal(s.led.r, 255);
-        assert_int_equal(s.led.g, 255);
-        assert_int_equal(s.led.b, 255);
+        assert_int_equal(s.led.pattern, RK_LED_PAT_FADE_OUT);
+        assert_int_equal(s.led.color.r, 255);
+        assert_int_equal(s.led.color.g, 255);
+        assert_int_equal(s.led.color.b, 255);
         assert_int_equal(s.led.period_ms, REL);
-        assert_false(s.led.repeat);
-        assert_non_null(strstr(s.msg, "release the button within 2000 ms"));
+                assert_non_null(strstr(s.msg, "release the button within 2000 ms"));
         assert_int_equal(rk_failsafe_deadline(&fs), REL_END);
         assert_int_equal(s.decision, RK_FS_KEEP_GOING);
 }
@@ -142,7 +139,7 @@ static void test_stuck_button_cancels(void **state) {
         rk_failsafe_timer(&fs, REL_END, &s);
         assert_int_equal(s.decision, RK_FS_CANCEL);
         assert_true(s.led_set);
-        assert_int_equal(s.led.pattern, RK_FS_LED_OFF);
+        assert_true(s.led.give_back);
         assert_non_null(strstr(s.msg, "cancelled, no reset"));
         assert_non_null(strstr(s.msg, "active-low"));
         assert_int_equal(rk_failsafe_deadline(&fs), UINT64_MAX);
@@ -161,7 +158,7 @@ static void test_stuck_button_late_wakeup(void **state) {
         start_held(&fs, DEB, RK_EARLY_REBOOT);
         rk_failsafe_timer(&fs, REL_END + 5000, &s);
         assert_int_equal(s.decision, RK_FS_CANCEL);
-        assert_int_equal(s.led.pattern, RK_FS_LED_OFF);
+        assert_true(s.led.give_back);
         assert_non_null(strstr(s.msg, "red fade"));
         assert_non_null(strstr(s.msg, "sign to release"));
         assert_non_null(strstr(s.msg, "cancelled"));
@@ -183,15 +180,14 @@ static void release_at(uint64_t t, enum rk_early_release early, bool advance_tim
         assert_true(s.led_set);
         if (want == RK_FS_RUN_RESET) {
                 assert_int_equal(fs.state, RK_FS_RESET);
-                assert_int_equal(s.led.pattern, RK_FS_LED_FADE_OUT);
-                assert_int_equal(s.led.r, 255);
-                assert_int_equal(s.led.g, 255);
-                assert_int_equal(s.led.b, 255);
+                assert_int_equal(s.led.pattern, RK_LED_PAT_FADE_OUT);
+                assert_int_equal(s.led.color.r, 255);
+                assert_int_equal(s.led.color.g, 255);
+                assert_int_equal(s.led.color.b, 255);
                 assert_int_equal(s.led.period_ms, RK_FAILSAFE_RESET_PERIOD_MS);
-                assert_true(s.led.repeat);
-                assert_int_equal(rk_failsafe_deadline(&fs), UINT64_MAX);
+                assert_int_equal(rk_failsafe_deadline(&fs), t + RK_FAILSAFE_RESET_PERIOD_MS);
         } else {
-                assert_int_equal(s.led.pattern, RK_FS_LED_OFF);
+                assert_true(s.led.give_back);
                 assert_int_equal(fs.state, RK_FS_END);
         }
 }
@@ -284,8 +280,8 @@ static void test_debounce_chatter_across_boundary(void **state) {
         rk_failsafe_button(&fs, true, HOLD_END + 10, HOLD_END + 10, &s);
         assert_int_equal(s.decision, RK_FS_KEEP_GOING);
         assert_true(s.led_set);
-        assert_int_equal(s.led.pattern, RK_FS_LED_FADE_OUT);
-        assert_int_equal(s.led.g, 255);
+        assert_int_equal(s.led.pattern, RK_LED_PAT_FADE_OUT);
+        assert_int_equal(s.led.color.g, 255);
         assert_int_equal(fs.state, RK_FS_RELEASE);
 }
 
@@ -364,17 +360,43 @@ static void test_reset_done(void **state) {
         assert_false(s.led_set);
         rk_failsafe_button(&fs, false, HOLD_END + 30, HOLD_END + 30, &s);
         assert_int_equal(s.decision, RK_FS_KEEP_GOING);
-        rk_failsafe_timer(&fs, HOLD_END + 60000, &s);
-        assert_int_equal(s.decision, RK_FS_KEEP_GOING);
-        assert_false(s.led_set);
         rk_failsafe_reset_done(&fs, true, 0, HOLD_END + 60000, &s);
         assert_int_equal(s.decision, RK_FS_POWEROFF);
         assert_true(s.led_set);
-        assert_int_equal(s.led.pattern, RK_FS_LED_OFF);
+        assert_int_equal(s.led.pattern, RK_LED_PAT_OFF);
+        assert_false(s.led.give_back);
         assert_string_equal(s.msg, "factory reset done: LED off, powering off");
         /* only once */
         rk_failsafe_reset_done(&fs, true, 0, HOLD_END + 60001, &s);
         assert_int_equal(s.decision, RK_FS_KEEP_GOING);
+}
+
+/* White → black every 2 s for as long as the reset runs. */
+static void test_reset_fade_repeats(void **state) {
+        struct rk_failsafe fs;
+        struct rk_failsafe_step s;
+        const uint64_t t = HOLD_END + 10, p = RK_FAILSAFE_RESET_PERIOD_MS;
+        run_to_reset(&fs);
+        assert_int_equal(rk_failsafe_deadline(&fs), t + p);
+        rk_failsafe_timer(&fs, t + p - 1, &s);
+        assert_false(s.led_set);
+        for (unsigned k = 1; k <= 5; k++) {
+                rk_failsafe_timer(&fs, t + k * p, &s);
+                assert_int_equal(s.decision, RK_FS_KEEP_GOING);
+                assert_true(s.led_set);
+                assert_int_equal(s.led.pattern, RK_LED_PAT_FADE_OUT);
+                assert_int_equal(s.led.color.g, 255);
+                assert_int_equal(s.led.period_ms, p);
+                assert_string_equal(s.msg, "");
+                assert_int_equal(rk_failsafe_deadline(&fs), t + (k + 1) * p);
+        }
+        /* a stall of a minute: one fade now, the next on the period grid */
+        rk_failsafe_timer(&fs, t + 6 * p + 60000 + 5, &s);
+        assert_true(s.led_set);
+        assert_int_equal(rk_failsafe_deadline(&fs), t + 6 * p + 60000 + p);
+        rk_failsafe_reset_done(&fs, true, 0, t + 6 * p + 60000 + 7, &s);
+        assert_int_equal(s.decision, RK_FS_POWEROFF);
+        assert_int_equal(rk_failsafe_deadline(&fs), UINT64_MAX);
 }
 
 static void test_reset_failed(void **state) {
@@ -385,9 +407,9 @@ static void test_reset_failed(void **state) {
         rk_failsafe_reset_done(&fs, false, 1, t, &s);
         assert_int_equal(s.decision, RK_FS_KEEP_GOING);
         assert_true(s.led_set);
-        assert_int_equal(s.led.pattern, RK_FS_LED_BLINK);
-        assert_int_equal(s.led.r, 255);
-        assert_int_equal(s.led.g, 0);
+        assert_int_equal(s.led.pattern, RK_LED_PAT_BLINK);
+        assert_int_equal(s.led.color.r, 255);
+        assert_int_equal(s.led.color.g, 0);
         assert_int_equal(s.led.period_ms, RK_FAILSAFE_FAIL_BLINK_MS);
         assert_non_null(strstr(s.msg, "exit code 1"));
         assert_non_null(strstr(s.msg, "journal stays"));
@@ -397,7 +419,8 @@ static void test_reset_failed(void **state) {
         assert_int_equal(s.decision, RK_FS_KEEP_GOING);
         rk_failsafe_timer(&fs, end, &s);
         assert_int_equal(s.decision, RK_FS_FAILED_REBOOT);
-        assert_int_equal(s.led.pattern, RK_FS_LED_OFF);
+        assert_int_equal(s.led.pattern, RK_LED_PAT_OFF);
+        assert_false(s.led.give_back);
 
         run_to_reset(&fs);
         rk_failsafe_reset_done(&fs, false, -9, t, &s);
@@ -435,8 +458,6 @@ static void test_names(void **state) {
         assert_string_equal(rk_failsafe_decision_name(RK_FS_CANCEL), "cancel");
         assert_string_equal(rk_failsafe_decision_name(99), "?");
         assert_string_equal(rk_failsafe_state_name(RK_FS_RELEASE), "release");
-        assert_string_equal(rk_failsafe_pattern_name(RK_FS_LED_FADE_OUT), "fade-out");
-        assert_string_equal(rk_failsafe_pattern_name(99), "?");
 }
 
 int main(void) {
@@ -457,6 +478,7 @@ int main(void) {
                 cmocka_unit_test(test_backwards_wired),
                 cmocka_unit_test(test_duplicate_edges),
                 cmocka_unit_test(test_reset_done),
+                cmocka_unit_test(test_reset_fade_repeats),
                 cmocka_unit_test(test_reset_failed),
                 cmocka_unit_test(test_reset_done_out_of_place),
                 cmocka_unit_test(test_params_from_config),
