@@ -246,6 +246,16 @@ void rk_failsafe_reset_done(struct rk_failsafe *fs, bool ok, int exit_code, uint
                     -exit_code);
 }
 
+void rk_failsafe_abort(struct rk_failsafe *fs, const char *why, struct rk_failsafe_step *out) {
+        begin(out);
+        if (in_sequence(fs)) {
+                give_back(out);
+                say(out, "%s: cancelled, no reset", why);
+                finish(fs, RK_FS_CANCEL, out);
+        } else if (fs->state == RK_FS_RESET)
+                say(out, "%s: ignored, the factory reset runs on to its end", why);
+}
+
 uint64_t rk_failsafe_deadline(const struct rk_failsafe *fs) {
         if (in_sequence(fs) && fs->up_pending)
                 return fs->up_ts_ms + fs->p.debounce_ms;

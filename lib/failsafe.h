@@ -109,6 +109,11 @@ void rk_failsafe_timer(struct rk_failsafe *fs, uint64_t now_ms, struct rk_failsa
 void rk_failsafe_reset_done(struct rk_failsafe *fs, bool ok, int exit_code, uint64_t now_ms,
                             struct rk_failsafe_step *out);
 
+/* Stop the sequence from outside (a signal, the button device gone): before
+ * the reset, cancel (no reset, LED given back); once the reset runs, it
+ * runs on (the step only says so).  why goes into the log line. */
+void rk_failsafe_abort(struct rk_failsafe *fs, const char *why, struct rk_failsafe_step *out);
+
 /* When to call rk_failsafe_timer() next; UINT64_MAX: no timer needed. */
 uint64_t rk_failsafe_deadline(const struct rk_failsafe *fs);
 

@@ -436,6 +436,30 @@ static void test_reset_done_out_of_place(void **state) {
         assert_int_equal(fs.state, RK_FS_RAMP);
 }
 
+static void test_abort(void **state) {
+        struct rk_failsafe fs;
+        struct rk_failsafe_step s;
+        start_held(&fs, DEB, RK_EARLY_REBOOT);
+        rk_failsafe_button(&fs, false, T0 + 10, T0 + 10, &s);  /* pending release: still cancel */
+        rk_failsafe_abort(&fs, "terminated by SIGTERM", &s);
+        assert_int_equal(s.decision, RK_FS_CANCEL);
+        assert_true(s.led.give_back);
+        assert_string_equal(s.msg, "terminated by SIGTERM: cancelled, no reset");
+        assert_int_equal(rk_failsafe_deadline(&fs), UINT64_MAX);
+
+        run_to_reset(&fs);
+        rk_failsafe_abort(&fs, "terminated by SIGTERM", &s);
+        assert_int_equal(s.decision, RK_FS_KEEP_GOING);
+        assert_false(s.led_set);
+        assert_non_null(strstr(s.msg, "runs on"));
+        assert_int_equal(fs.state, RK_FS_RESET);
+
+        setup_fs(&fs, DEB, RK_EARLY_REBOOT);
+        rk_failsafe_abort(&fs, "x", &s);        /* before start: nothing */
+        assert_int_equal(s.decision, RK_FS_KEEP_GOING);
+        assert_string_equal(s.msg, "");
+}
+
 static void test_params_from_config(void **state) {
         struct rk_config c;
         struct rk_failsafe_params p;
@@ -481,6 +505,7 @@ int main(void) {
                 cmocka_unit_test(test_reset_fade_repeats),
                 cmocka_unit_test(test_reset_failed),
                 cmocka_unit_test(test_reset_done_out_of_place),
+                cmocka_unit_test(test_abort),
                 cmocka_unit_test(test_params_from_config),
                 cmocka_unit_test(test_names),
         };
