@@ -30,7 +30,3 @@ static inline int rk_power_do(struct rk_ctx *ctx, enum rk_power what) {
         int st = system(cmd);
         return st == 0 ? 0 : -EIO;
 }
-
-static inline int rk_power_do_host(struct rk_ctx *ctx, enum rk_power what) {
-        return rk_power_do(ctx, what);
-}

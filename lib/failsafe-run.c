@@ -141,10 +141,29 @@ int rk_root_restore_readonly(struct rk_ctx *ctx) {
 
 static int power(struct run *r, enum rk_power what) {
         struct rk_ctx *ctx = r->ctx;
-        if (r->opts->initrd)
-                /* the root under --root is the machine being booted */
-                return rk_power_do_host(ctx, what);
-        return rk_power_do(ctx, what);
+        const char *cmd = what == RK_POWER_REBOOT ? ctx->cfg.reboot_command : ctx->cfg.poweroff_command;
+        int k;
+
+        /* Outside the initramfs rk_power_do() knows best; with --root it
+         * only ever runs a configured command. */
+        if (!r->opts->initrd || ctx->root.is_host)
+                return rk_power_do(ctx, what);
+        /* In the initramfs the --root tree is this very machine, and no
+         * init is there to ask: a configured command, else (or when it
+         * fails: a reset that cannot power off would sit there forever)
+         * the system call.  The root is read-only again or was never
+         * written; sync anyway. */
+        if (cmd) {
+                k = rk_power_do(ctx, what);
+                if (k >= 0)
+                        return 0;
+                rk_warn(&ctx->log, "%s-command failed: using the reboot(2) system call",
+                        what == RK_POWER_REBOOT ? "reboot" : "poweroff");
+        }
+        sync();
+        if (reboot(what == RK_POWER_REBOOT ? RB_AUTOBOOT : RB_POWER_OFF) < 0)
+                return rk_log_errno(&ctx->log, errno, "reboot(2): %m");
+        return 0;
 }
 
 /* ---- the reset, in a child process ---------------------------------------- */
