@@ -381,7 +381,7 @@ static int loop(struct run *r) {
 
 /* ---- setup ------------------------------------------------------------------ */
 
-static int open_button(struct rk_ctx *ctx, struct rk_button **ret) {
+static int open_button(struct rk_ctx *ctx, struct rk_button **ret, char *why, size_t whylen) {
         const struct rk_button_opts bo = {
                 .key_code = ctx->cfg.key_code,
                 .active_low = ctx->cfg.active_low,
@@ -397,7 +397,7 @@ static int open_button(struct rk_ctx *ctx, struct rk_button **ret) {
                 /* udev may not have created the node yet (the systemd unit
                  * runs very early): wait a little, not forever. */
                 if (!rk_button_error_is_transient(r) || rk_now_ms() >= until) {
-                        rk_err(&ctx->log, "%s: the fail-safe restore cannot see the button this boot", err);
+                        snprintf(why, whylen, "%s", err);
                         return r;
                 }
                 nanosleep(&(struct timespec) { .tv_nsec = 50 * NS_PER_MS }, NULL);
@@ -477,6 +477,11 @@ static int carry_out(struct run *r) {
         }
 }
 
+static void kmsg_on(struct rk_ctx *ctx, const struct rk_failsafe_run_opts *o) {
+        if (o->kmsg)
+                rk_log_enable_kmsg(&ctx->log);
+}
+
 int rk_failsafe_run(struct rk_ctx *ctx, const struct rk_failsafe_run_opts *o) {
         struct run r = {
                 .ctx = ctx, .opts = o,
@@ -492,10 +497,15 @@ int rk_failsafe_run(struct rk_ctx *ctx, const struct rk_failsafe_run_opts *o) {
                 rk_info(&ctx->log, "disabled ([failsafe] enabled = false): nothing to do");
                 return RK_EXIT_OK;
         }
-        if (open_button(ctx, &r.button) < 0)
+        char why[512];
+        if (open_button(ctx, &r.button, why, sizeof why) < 0) {
+                kmsg_on(ctx, o);
+                rk_err(&ctx->log, "%s: the fail-safe restore cannot see the button this boot", why);
                 return RK_EXIT_FAILURE;
+        }
         k = start_level(r.button, &held);
         if (k < 0) {
+                kmsg_on(ctx, o);
                 rk_err(&ctx->log, "%s: cannot read the button's level: %s", r.button->name, strerror(-k));
                 run_done(&r);
                 return RK_EXIT_FAILURE;
@@ -511,6 +521,7 @@ int rk_failsafe_run(struct rk_ctx *ctx, const struct rk_failsafe_run_opts *o) {
                 run_done(&r);
                 return RK_EXIT_OK;
         }
+        kmsg_on(ctx, o);
 
         if (rk_led_open(&ctx->cfg.led, &ctx->log, start_ns, &r.led) < 0 || setup_loop(&r) < 0) {
                 rk_err(&ctx->log, "cannot set up the fail-safe restore: no reset, booting on");

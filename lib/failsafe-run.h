@@ -17,6 +17,10 @@ struct rk_failsafe_run_opts {
          * with --root, only configured commands ever run: a test or a run by
          * hand on an image never takes the host down. */
         bool initrd;
+        /* Log to /dev/kmsg as well (early boot has no journal yet): every
+         * decision of a held button and every error.  A normal boot (the
+         * button not held) leaves no line in the kernel log. */
+        bool kmsg;
 };
 
 /* How long a missing button device (udev not done yet) is waited for. */

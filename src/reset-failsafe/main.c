@@ -66,7 +66,7 @@ int main(int argc, char **argv) {
                 ret = rk_config_dump(&ctx.cfg, stdout) < 0 ? RK_EXIT_FAILURE : RK_EXIT_OK;
         else {
                 /* early boot has no journal yet: the kernel log keeps the decisions */
-                rk_log_enable_kmsg(&ctx.log);
+                ro.kmsg = true;
                 ret = rk_failsafe_run(&ctx, &ro);
         }
         rk_ctx_close(&ctx);
