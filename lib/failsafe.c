@@ -149,7 +149,8 @@ static void settle(struct rk_failsafe *fs, uint64_t now, struct rk_failsafe_step
                 case RK_FS_RELEASE: {
                         give_back(out);
                         say(out, "still held %" PRIu64 " ms after the sign to release: cancelled, no reset "
-                            "(a button stuck down or wired backwards? check [button] active-low)",
+                            "(a button stuck down, or its polarity inverted? see [button] active-low, "
+                            "or the GPIO flags of gpio-keys)",
                             fs->p.release_timeout_ms);
                         finish(fs, RK_FS_CANCEL, out);
                         return;

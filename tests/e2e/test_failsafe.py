@@ -311,3 +311,88 @@ def test_decisions_reach_the_kernel_log(appl):
     assert "reset-failsafe: button held at start: fail-safe restore armed" in text
     assert "not held" not in text
     assert "no reset, continue booting" in text
+
+
+# ---- a read-only root ------------------------------------------------------------------
+
+def mount_options(mnt):
+    """the per-mount and superblock options of the mount at mnt"""
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        f = line.split()
+        if f[4] == str(mnt):
+            sep = f.index("-")
+            return set(f[5].split(",")) | set(f[sep + 3].split(","))
+    raise AssertionError(f"{mnt} is not mounted")
+
+
+@pytest.fixture
+def ro_root(tmp_path):
+    """a tmpfs of our own, populated, then mounted read-only, as an
+    initramfs mounts the root"""
+    import subprocess
+    if os.geteuid() != 0:
+        pytest.skip("mounting needs root")
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,mode=0755,nosuid,nodev",
+                        "resetkit-failsafe-test", str(mnt)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    a = Appliance(tmp_path, root=mnt)
+    try:
+        build_root(a.root)
+        a.configure()
+        subprocess.run(["mount", "-o", "remount,ro", str(mnt)], check=True)
+        assert "ro" in mount_options(mnt)
+        yield a
+    finally:
+        a.close()
+        subprocess.run(["umount", "-l", str(mnt)])
+
+
+def test_read_only_root_is_remounted_for_the_reset_and_back(ro_root):
+    a = ro_root
+    a.press()
+    a.start()
+    a.wait_led("fade-out", WHITE, RELEASE_MS)
+    a.release()
+    rc = a.wait()
+    assert f"{a.root}: remounted read-write for the factory reset" in a.stderr
+    assert f"{a.root}: remounted read-only again" in a.stderr
+    opts = mount_options(a.root)
+    assert "ro" in opts and "rw" not in opts
+    assert {"nosuid", "nodev"} <= opts, "a remount must keep the other options"
+    if HAVE_ENGINE:
+        assert rc == 0, a.stderr
+        for rel in SECRETS:
+            assert not (a.root / rel).exists(), rel
+        assert a.poweroff_marker.exists()
+    else:
+        assert rc == 1
+        assert a.reboot_marker.exists()
+
+
+def test_read_only_plain_directory_is_refused(ro_root):
+    """--root below a read-only mount, not a mount point itself: remounting
+    would change the filesystem around it -> refuse, nothing changed"""
+    a = ro_root
+    sub = a.root / "sub"
+    import subprocess
+    subprocess.run(["mount", "-o", "remount,rw", str(a.root)], check=True)
+    build_root(sub)
+    (sub / "etc/resetkit").mkdir(parents=True)
+    (sub / "etc/resetkit/resetd.conf").write_text((a.root / "etc/resetkit/resetd.conf").read_text())
+    subprocess.run(["mount", "-o", "remount,ro", str(a.root)], check=True)
+    before = tree(sub)
+    a.root = sub
+    a.press()
+    a.start()
+    a.wait_led("fade-out", WHITE, RELEASE_MS)
+    a.release()
+    assert a.wait() == 1
+    assert "is not itself a mount point" in a.stderr
+    assert "factory reset failed" in a.stderr
+    assert tree(sub) == before
+    assert "ro" in mount_options(sub.parent)
+    assert a.patterns()[-2:] == [("blink", RED, 500), ("off", BLACK, None)]
+    assert a.reboot_marker.exists() and not a.poweroff_marker.exists()
