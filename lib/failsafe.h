@@ -91,7 +91,7 @@ struct rk_failsafe_step {
         enum rk_failsafe_decision decision;
         bool led_set;
         struct rk_failsafe_led led;
-        char msg[200];
+        char msg[512];
 };
 
 void rk_failsafe_params_from_config(struct rk_failsafe_params *p, const struct rk_config *c);
