@@ -396,3 +396,83 @@ def test_read_only_plain_directory_is_refused(ro_root):
     assert "ro" in mount_options(sub.parent)
     assert a.patterns()[-2:] == [("blink", RED, 500), ("off", BLACK, None)]
     assert a.reboot_marker.exists() and not a.poweroff_marker.exists()
+
+
+# ---- the boot integration and the man page ------------------------------------------------
+
+from rkfailsafe import BUILD, SRC  # noqa: E402
+
+SCRIPTS = {
+    "data/initramfs-tools/hooks/resetkit": "sh",
+    "data/initramfs-tools/scripts/local-bottom/resetkit": "sh",
+    "data/dracut/90resetkit/reset-failsafe-hook.sh": "sh",
+    "data/dracut/90resetkit/module-setup.sh": "bash",
+}
+
+
+@pytest.mark.parametrize("rel", sorted(SCRIPTS))
+def test_boot_scripts_are_clean_shell(rel):
+    import shutil
+    import subprocess
+    p = SRC / rel
+    assert os.access(p, os.X_OK), f"{rel} must be executable"
+    r = subprocess.run([SCRIPTS[rel], "-n", str(p)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    if not shutil.which("shellcheck"):
+        pytest.skip("shellcheck not installed")
+    r = subprocess.run(["shellcheck", "-s", SCRIPTS[rel], str(p)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout
+
+
+def test_boot_scripts_agree():
+    """the hooks install the binary where the boot scripts run it, the boot
+    scripts run it on the mounted root in initrd mode and leave the marker
+    the systemd unit checks"""
+    hook = (SRC / "data/initramfs-tools/hooks/resetkit").read_text()
+    assert 'copy_exec "$bin" /usr/sbin/reset-failsafe' in hook
+    assert "copy_file config /etc/resetkit/resetd.conf" in hook
+    setup = (SRC / "data/dracut/90resetkit/module-setup.sh").read_text()
+    assert "/usr/sbin/reset-failsafe" in setup and "inst_hook pre-pivot" in setup
+    unit = (BUILD / "data/reset-failsafe.service").read_text()
+    assert "ConditionPathExists=!/run/resetkit/failsafe-ran" in unit
+    for rel, rootvar in (("data/initramfs-tools/scripts/local-bottom/resetkit", '"${rootmnt}"'),
+                         ("data/dracut/90resetkit/reset-failsafe-hook.sh", '"$NEWROOT"')):
+        s = (SRC / rel).read_text()
+        assert f"/usr/sbin/reset-failsafe --initrd --root {rootvar}" in s, rel
+        assert ": >/run/resetkit/failsafe-ran" in s, rel
+        assert "resetkit.failsafe" in s, rel
+
+
+def test_systemd_unit_verifies(tmp_path):
+    import shutil
+    import subprocess
+    unit = (BUILD / "data/reset-failsafe.service").read_text()
+    assert "\nType=oneshot\n" in unit and "\nTimeoutStartSec=infinity\n" in unit
+    assert "/reset-failsafe\n" in unit.split("ExecStart=")[1]
+    assert "@SBINDIR@" not in unit
+    assert "\nDefaultDependencies=no\n" in unit
+    assert "sysinit.target" in unit.split("Before=")[1].split("\n")[0]
+    if not shutil.which("systemd-analyze"):
+        pytest.skip("systemd-analyze not installed")
+    # point ExecStart at the built binary so verify can check it
+    exec_line = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    (tmp_path / "reset-failsafe.service").write_text(unit.replace(exec_line, f"ExecStart={FAILSAFE}"))
+    r = subprocess.run(["systemd-analyze", "verify", "--man=no", str(tmp_path / "reset-failsafe.service")],
+                       capture_output=True, text=True)
+    problems = [line for line in r.stderr.splitlines()
+                if "reset-failsafe.service" in line and "resetd.service" not in line
+                and "resetkit-resume.service" not in line]
+    assert not problems, r.stderr
+
+
+def test_man_page_renders_cleanly():
+    import shutil
+    import subprocess
+    if not shutil.which("groff"):
+        pytest.skip("groff not installed")
+    r = subprocess.run(["groff", "-man", "-ww", "-z", str(SRC / "man/reset-failsafe.8")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    text = (SRC / "man/reset-failsafe.8").read_text()
+    for section in ("THE LED, AS A TIMELINE", "EXIT STATUS", "INSTALLING THE BOOT INTEGRATION"):
+        assert section in text
