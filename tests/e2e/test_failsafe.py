@@ -1,14 +1,16 @@
 """reset-failsafe end to end: the real binary, a fifo: button held (or not)
 at power-on, a file: LED, millisecond timings, every path of SPEC §4."""
+import fcntl
 import os
-import signal
+import shutil
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from rkfailsafe import (BLACK, FAILSAFE, HOLD_MS, RAMP_MS, RED, RELEASE_MS, WHITE, Appliance,
-                        tree)
+from rkfailsafe import (BLACK, FAILSAFE, FAULT_INJECTION, HOLD_MS, RAMP_MS, RED, RELEASE_MS,
+                        RESETCTL, SRC, BUILD, WHITE, Appliance, tree)
 
 HAVE_ENGINE = False  # flipped when main (engine.h) is merged
 
@@ -28,7 +30,10 @@ remove /etc/128technology/*.init
 remove /etc/ssh/ssh_host_*_key
 remove /home/*/.ssh
 remove /var/log/syslog
+factory-config -
 """
+FACTORY_CONFIG = '{"factory": true}\n'
+JOURNAL = "var/lib/resetkit/factory-reset.journal"
 
 
 def build_root(root):
@@ -43,6 +48,7 @@ def build_root(root):
     d = root / "usr/lib/resetkit/factory-reset.d"
     d.mkdir(parents=True, exist_ok=True)
     (d / "test.conf").write_text(MANIFEST)
+    (root / "usr/lib/resetkit/factory-config.json").write_text(FACTORY_CONFIG)
     (root / "tmp").mkdir(exist_ok=True)
 
 
@@ -187,8 +193,8 @@ def test_release_after_timeout_does_nothing(appl):
 
 # ---- held through and released: the reset -------------------------------------
 
-@pytest.mark.xfail(not HAVE_ENGINE, reason="the factory-reset engine is not merged into this branch yet",
-                   strict=True)
+@pytest.mark.xfail(not HAVE_ENGINE, strict=True,
+                   reason="the factory-reset engine is not merged into this branch yet")
 def test_held_through_and_released_resets_and_powers_off(appl):
     appl.press()
     appl.start()
@@ -211,7 +217,124 @@ def test_held_through_and_released_resets_and_powers_off(appl):
     assert "factory reset done: LED off, powering off" in appl.stderr
 
 
-# ---- stopping, bad input ---------------------------------------------------------
+needs_engine = pytest.mark.xfail(not HAVE_ENGINE, strict=True,
+                                 reason="the factory-reset engine is not merged into this branch yet")
+
+
+def hold_through_and_release(a):
+    a.press()
+    a.start()
+    a.wait_led("fade-out", WHITE, RELEASE_MS)
+    a.release()
+
+
+def assert_reset_done(a):
+    for rel in SECRETS:
+        assert not (a.root / rel).exists(), rel
+    for rel in KEPT:
+        assert (a.root / rel).read_text() == f"keep {rel}\n"
+    assert not (a.root / JOURNAL).exists()
+
+
+@needs_engine
+def test_led_fades_every_2s_while_the_reset_runs(appl):
+    """a reset that takes a while (the configuration store's lock is held
+    for 4.5 s by someone else; the reset waits for it): white -> black is
+    started over every 2 s until it is done"""
+    store = appl.root / "var/lib/resetkit/config"
+    store.mkdir(parents=True)
+    lk = os.open(store / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(lk, fcntl.LOCK_EX)
+    try:
+        hold_through_and_release(appl)
+        appl.wait_led("fade-out", WHITE, 2000)
+        time.sleep(4.5)
+        assert appl.proc.poll() is None, "the reset must still be waiting for the lock"
+    finally:
+        fcntl.flock(lk, fcntl.LOCK_UN)
+        os.close(lk)
+    assert appl.wait() == 0, appl.stderr
+    t = appl.trace()
+    fades = [ms for ms, p, c, per in t if (p, c, per) == ("fade-out", WHITE, 2000)]
+    assert len(fades) >= 3, t
+    for a, b in zip(fades, fades[1:]):
+        assert 1950 <= b - a <= 2300, t
+    assert t[-1][1] == "off" and t[-1][0] >= fades[-1]
+    assert appl.poweroff_marker.exists() and not appl.reboot_marker.exists()
+    assert_reset_done(appl)
+
+
+@needs_engine
+def test_failed_reset_blinks_red_and_reboots(appl):
+    """another reset holds the engine's lock: this one fails before
+    changing anything (exit 4), red blinks, the system reboots"""
+    d = appl.root / "var/lib/resetkit"
+    d.mkdir(parents=True)
+    lk = os.open(d / "factory-reset.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(lk, fcntl.LOCK_EX)
+    before = tree(appl.root)
+    try:
+        hold_through_and_release(appl)
+        assert appl.wait() == 1, appl.stderr
+    finally:
+        os.close(lk)
+    assert "factory reset failed (exit code 4)" in appl.stderr
+    assert "rebooting: the next boot resumes the interrupted reset" in appl.stderr
+    p = appl.patterns()
+    assert p[-3:] == [("fade-out", WHITE, 2000), ("blink", RED, 500), ("off", BLACK, None)]
+    t = appl.trace()
+    assert t[-1][0] - t[-2][0] >= 1500 - 5, "three blinks of 500 ms"
+    assert appl.reboot_marker.exists() and not appl.poweroff_marker.exists()
+    assert tree(appl.root, skip=("var/log/resetkit", "tmp")) == \
+        {k: v for k, v in before.items() if not k.startswith(("var/log/resetkit", "tmp"))}
+    for rel in SECRETS:
+        assert (appl.root / rel).exists(), rel
+
+
+def cut_off_reset(a):
+    """the reset child dies after its second entry (SIGKILL: a power cut,
+    as far as the reset can tell)"""
+    a.press()
+    a.start(env={"RESETKIT_FAULT": "engine:entry-done:2"})
+    a.wait_led("fade-out", WHITE, RELEASE_MS)
+    a.release()
+    assert a.wait() == 1, a.stderr
+    assert "factory reset failed (killed by signal 9): its journal stays" in a.stderr
+    assert a.patterns()[-2:] == [("blink", RED, 500), ("off", BLACK, None)]
+    assert a.reboot_marker.exists() and not a.poweroff_marker.exists()
+    assert (a.root / JOURNAL).exists(), "the journal must stay for the resume"
+    left = [rel for rel in SECRETS if (a.root / rel).exists()]
+    assert 0 < len(left) < len(SECRETS), left
+    a.led.unlink()
+    a.reboot_marker.unlink()
+
+
+@needs_engine
+@pytest.mark.skipif(not FAULT_INJECTION, reason="needs -Dfault-injection=true")
+def test_cut_off_reset_is_resumed_by_the_next_boot(appl):
+    cut_off_reset(appl)
+    # the next boot: the button is not held, the fail-safe does nothing...
+    appl.start()
+    assert appl.wait() == 0, appl.stderr
+    assert not appl.led.exists() and no_markers(appl)
+    assert (appl.root / JOURNAL).exists()
+    # ...and resetkit-resume.service finishes the reset
+    p = subprocess.run([str(RESETCTL), "--root", str(appl.root), "factory-reset", "--resume", "--yes"],
+                       capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stderr
+    assert_reset_done(appl)
+
+
+@needs_engine
+@pytest.mark.skipif(not FAULT_INJECTION, reason="needs -Dfault-injection=true")
+def test_cut_off_reset_is_finished_by_another_failsafe(appl):
+    cut_off_reset(appl)
+    hold_through_and_release(appl)
+    assert appl.wait() == 0, appl.stderr
+    assert "an interrupted factory reset is pending" in appl.stderr
+    assert appl.poweroff_marker.exists() and not appl.reboot_marker.exists()
+    assert_reset_done(appl)
+
 
 def test_sigterm_during_the_fade_cancels(appl):
     before = tree(appl.root)
@@ -259,7 +382,6 @@ def test_not_a_fifo(appl):
 
 
 def test_usage_errors():
-    import subprocess
     p = subprocess.run([str(FAILSAFE), "--bogus"], capture_output=True, text=True)
     assert p.returncode == 2
     p = subprocess.run([str(FAILSAFE), "extra"], capture_output=True, text=True)
@@ -269,7 +391,6 @@ def test_usage_errors():
 
 
 def test_check_config(appl):
-    import subprocess
     p = subprocess.run([str(FAILSAFE), "--root", str(appl.root), "--check-config"],
                        capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
@@ -329,7 +450,6 @@ def mount_options(mnt):
 def ro_root(tmp_path):
     """a tmpfs of our own, populated, then mounted read-only, as an
     initramfs mounts the root"""
-    import subprocess
     if os.geteuid() != 0:
         pytest.skip("mounting needs root")
     mnt = tmp_path / "mnt"
@@ -377,7 +497,6 @@ def test_read_only_plain_directory_is_refused(ro_root):
     would change the filesystem around it -> refuse, nothing changed"""
     a = ro_root
     sub = a.root / "sub"
-    import subprocess
     subprocess.run(["mount", "-o", "remount,rw", str(a.root)], check=True)
     build_root(sub)
     (sub / "etc/resetkit").mkdir(parents=True)
@@ -400,7 +519,6 @@ def test_read_only_plain_directory_is_refused(ro_root):
 
 # ---- the boot integration and the man page ------------------------------------------------
 
-from rkfailsafe import BUILD, SRC  # noqa: E402
 
 SCRIPTS = {
     "data/initramfs-tools/hooks/resetkit": "sh",
@@ -412,8 +530,6 @@ SCRIPTS = {
 
 @pytest.mark.parametrize("rel", sorted(SCRIPTS))
 def test_boot_scripts_are_clean_shell(rel):
-    import shutil
-    import subprocess
     p = SRC / rel
     assert os.access(p, os.X_OK), f"{rel} must be executable"
     r = subprocess.run([SCRIPTS[rel], "-n", str(p)], capture_output=True, text=True)
@@ -444,8 +560,6 @@ def test_boot_scripts_agree():
 
 
 def test_systemd_unit_verifies(tmp_path):
-    import shutil
-    import subprocess
     unit = (BUILD / "data/reset-failsafe.service").read_text()
     assert "\nType=oneshot\n" in unit and "\nTimeoutStartSec=infinity\n" in unit
     assert "/reset-failsafe\n" in unit.split("ExecStart=")[1]
@@ -466,8 +580,6 @@ def test_systemd_unit_verifies(tmp_path):
 
 
 def test_man_page_renders_cleanly():
-    import shutil
-    import subprocess
     if not shutil.which("groff"):
         pytest.skip("groff not installed")
     r = subprocess.run(["groff", "-man", "-ww", "-z", str(SRC / "man/reset-failsafe.8")],
