@@ -31,8 +31,9 @@ depends() {
 
 installkernel() {
         # button (gpio-keys -> evdev) and LED fades (pattern/timer triggers);
-        # -o: optional, built in or absent is fine
-        hostonly='' instmods -o evdev gpio_keys leds_gpio ledtrig_pattern ledtrig_timer
+        # without -c, a module that is built in or absent is skipped.
+        # hostonly='': wanted even when the build host has not loaded them.
+        hostonly='' instmods evdev gpio_keys leds_gpio ledtrig_pattern ledtrig_timer
 }
 
 install() {
