@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* TEMPORARY, until the factory-reset engine (engine.h) and power.h land on
- * main: the same declarations, the engine answering "not available".  Deleted
- * by the merge of main. */
+ * main: the same declarations, the engine answering "not available".
+ * failsafe-run.c uses engine.h as soon as it exists; delete this file in the
+ * merge. */
 #pragma once
 
 #include <sys/wait.h>

@@ -21,7 +21,14 @@
 
 #include "button.h"
 #include "exitcode.h"
+/* TEMPORARY: this branch was cut before the engine landed on main; once
+ * engine.h is there (the merge), it is used and failsafe-engine-tmp.h is to
+ * be deleted. */
+#if __has_include("engine.h")
+#include "engine.h"
+#else
 #include "failsafe-engine-tmp.h"
+#endif
 #include "failsafe.h"
 #include "fault.h"
 #include "led.h"

@@ -12,7 +12,9 @@ import pytest
 from rkfailsafe import (BLACK, FAILSAFE, FAULT_INJECTION, HOLD_MS, RAMP_MS, RED, RELEASE_MS,
                         RESETCTL, SRC, BUILD, WHITE, Appliance, tree)
 
-HAVE_ENGINE = False  # flipped when main (engine.h) is merged
+# TEMPORARY: the branch was cut before the factory-reset engine landed; with
+# lib/engine.h merged the reset paths must pass (strict xfail until then).
+HAVE_ENGINE = (SRC / "lib/engine.h").exists()
 
 # A small appliance: what the reset must remove, and what it must keep.
 SECRETS = [
