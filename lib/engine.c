@@ -314,28 +314,21 @@ static void print_report(struct engine *e, bool dry, const char *outcome) {
 
 /* ---- locking, log, confirmation --------------------------------------- */
 
+/* One reset per root at a time.  The lock is flock(2) on the root directory
+ * itself: it exists already, so a refused or dry run leaves no trace on the
+ * disk, and every spelling of the root (a bind mount, /sysroot) is the same
+ * inode. */
 static int take_lock(struct engine *e, int *ret_fd) {
-        _cleanup_free_ char *dir = strdup(rk_path_relative(e->ctx->cfg.journal));
-        if (!dir)
-                return -ENOMEM;
-        char *slash = strrchr(dir, '/');
-        if (slash)
-                *slash = 0;
-        _cleanup_close_ int dfd = slash ? rk_mkdir_p_at(e->ctx->root.fd, dir, 0700)
-                                        : fcntl(e->ctx->root.fd, F_DUPFD_CLOEXEC, 3);
-        if (dfd < 0)
-                return rk_log_errno(e->log, dfd, "cannot open the journal directory of %s: %s",
-                                    e->ctx->cfg.journal, strerror(-dfd));
-        _cleanup_close_ int fd = openat(dfd, "factory-reset.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        _cleanup_close_ int fd = openat(e->ctx->root.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
-                return rk_log_errno(e->log, errno, "cannot open the factory-reset lock: %m");
+                return rk_log_errno(e->log, errno, "cannot open the root %s to lock it: %m", e->ctx->root.path);
         if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
                 if (errno == EWOULDBLOCK) {
-                        rk_err(e->log, "another factory reset is running on %s (lock %s/factory-reset.lock held); nothing changed",
-                               e->ctx->root.path, dir);
+                        rk_err(e->log, "another factory reset is running on %s (it holds the lock on the root directory); nothing changed",
+                               e->ctx->root.path);
                         return -EBUSY;
                 }
-                return rk_log_errno(e->log, errno, "cannot lock: %m");
+                return rk_log_errno(e->log, errno, "cannot lock %s: %m", e->ctx->root.path);
         }
         *ret_fd = RK_TAKE_FD(fd);
         return 0;

@@ -190,6 +190,12 @@ static int open_dir(int root_fd, const char *path, bool create, const char **ret
 
 int rk_journal_load(int root_fd, const char *path, struct rk_journal *j, char *err, size_t errlen) {
         _cleanup_free_ char *text = NULL;
+        const char *name;
+        _cleanup_close_ int dfd = open_dir(root_fd, path, false, &name);
+        /* A power cut during a save leaves its temporary beside the journal:
+         * the rename never happened, so the old journal is the truth. */
+        if (dfd >= 0)
+                (void) rk_remove_stale_temps(dfd);
         int r = rk_read_at(root_fd, rk_path_relative(path), RK_RESOLVE_STRICT, JOURNAL_MAX_SIZE, &text, NULL);
         if (r < 0) {
                 snprintf(err, errlen, "%s: %s", path, strerror(-r));
