@@ -76,22 +76,13 @@ static void dbfiles_done(struct dbfile *f) {
         }
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) RK_PRINTF(3, 4);
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-        if (!err || errlen == 0)
-                return;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-}
 
 static int open_etc(int root_fd, char *err, size_t errlen) {
         int fd = rk_openat2(root_fd, "etc", O_RDONLY | O_DIRECTORY, 0, RK_RESOLVE_STRICT);
         if (fd == -ELOOP)
-                set_err(err, errlen, "etc: is a symlink (or crosses one): refused, nothing changed");
+                rk_set_err(err, errlen, "etc: is a symlink (or crosses one): refused, nothing changed");
         else if (fd < 0)
-                set_err(err, errlen, "etc: %s", strerror(-fd));
+                rk_set_err(err, errlen, "etc: %s", strerror(-fd));
         return fd;
 }
 
@@ -102,26 +93,26 @@ static int load_blob(int etc_fd, const char *name, struct blob *b, char *err, si
         if (fd == -ENOENT)
                 return 0;
         if (fd == -ELOOP) {
-                set_err(err, errlen, "etc/%s: is a symlink: refused, nothing changed", name);
+                rk_set_err(err, errlen, "etc/%s: is a symlink: refused, nothing changed", name);
                 return fd;
         }
         if (fd < 0) {
-                set_err(err, errlen, "etc/%s: %s", name, strerror(-fd));
+                rk_set_err(err, errlen, "etc/%s: %s", name, strerror(-fd));
                 return fd;
         }
         struct blob n = { .exists = true };
         if (fstat(fd, &n.st) < 0) {
-                set_err(err, errlen, "etc/%s: %s", name, strerror(errno));
+                rk_set_err(err, errlen, "etc/%s: %s", name, strerror(errno));
                 return -errno;
         }
         int r = rk_read_fd(fd, DB_MAX_SIZE, &n.text, &n.len);
         if (r < 0) {
-                set_err(err, errlen, "etc/%s: %s", name,
+                rk_set_err(err, errlen, "etc/%s: %s", name,
                         r == -EINVAL || r == -EISDIR ? "not a regular file: refused, nothing changed" : strerror(-r));
                 return r;
         }
         if (strlen(n.text) != n.len) {
-                set_err(err, errlen, "etc/%s: contains a NUL byte: refused, nothing changed", name);
+                rk_set_err(err, errlen, "etc/%s: contains a NUL byte: refused, nothing changed", name);
                 free(n.text);
                 return -EINVAL;
         }
@@ -146,7 +137,7 @@ static int load_all(int etc_fd, struct dbfile *f, char *err, size_t errlen) {
                         return r;
         }
         if (!f[I_PASSWD].main.exists) {
-                set_err(err, errlen, "etc/passwd: %s", strerror(ENOENT));
+                rk_set_err(err, errlen, "etc/passwd: %s", strerror(ENOENT));
                 return -ENOENT;
         }
         return 0;
@@ -220,7 +211,7 @@ int rk_accounts_plan(int root_fd, unsigned min_uid, char *const *keep_users,
         struct rk_pw_rules rules = { .min_uid = min_uid, .uid_max = p.uid_max, .keep_users = keep_users };
         r = select_users(f, &rules, &t, &sel);
         if (r < 0) {
-                set_err(err, errlen, "etc/passwd: %s", strerror(-r));
+                rk_set_err(err, errlen, "etc/passwd: %s", strerror(-r));
                 goto out;
         }
         r = -ENOMEM;
@@ -248,7 +239,7 @@ int rk_accounts_plan(int root_fd, unsigned min_uid, char *const *keep_users,
         r = 0;
         goto out;
 oom:
-        set_err(err, errlen, "accounts plan: %s", strerror(ENOMEM));
+        rk_set_err(err, errlen, "accounts plan: %s", strerror(ENOMEM));
 out:
         rk_accounts_plan_free(&p);
         rk_pw_deletion_free(&sel);
@@ -269,7 +260,7 @@ static int lock_etc(int etc_fd, uint64_t timeout_ms, char *err, size_t errlen) {
         _cleanup_close_ int fd = rk_openat2(etc_fd, ".pwd.lock", O_WRONLY | O_CREAT | O_NOCTTY | O_NOFOLLOW,
                                             0600, RK_RESOLVE_STRICT);
         if (fd < 0) {
-                set_err(err, errlen, "etc/.pwd.lock: %s", fd == -ELOOP ? "is a symlink: refused" : strerror(-fd));
+                rk_set_err(err, errlen, "etc/.pwd.lock: %s", fd == -ELOOP ? "is a symlink: refused" : strerror(-fd));
                 return fd;
         }
         uint64_t deadline = rk_now_ms() + timeout_ms;
@@ -278,7 +269,7 @@ static int lock_etc(int etc_fd, uint64_t timeout_ms, char *err, size_t errlen) {
                 if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
                         return RK_TAKE_FD(fd);
                 if (errno != EAGAIN && errno != EACCES && errno != EINTR) {
-                        set_err(err, errlen, "etc/.pwd.lock: locking: %s", strerror(errno));
+                        rk_set_err(err, errlen, "etc/.pwd.lock: locking: %s", strerror(errno));
                         return -errno;
                 }
                 uint64_t now = rk_now_ms();
@@ -290,10 +281,10 @@ static int lock_etc(int etc_fd, uint64_t timeout_ms, char *err, size_t errlen) {
         }
         struct flock who = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
         if (fcntl(fd, F_OFD_GETLK, &who) == 0 && who.l_type != F_UNLCK && who.l_pid > 0)
-                set_err(err, errlen, "etc/.pwd.lock: held by process %d, gave up after %llu ms (another userdel/passwd running?)",
+                rk_set_err(err, errlen, "etc/.pwd.lock: held by process %d, gave up after %llu ms (another userdel/passwd running?)",
                         (int) who.l_pid, (unsigned long long) timeout_ms);
         else
-                set_err(err, errlen, "etc/.pwd.lock: held by another process, gave up after %llu ms",
+                rk_set_err(err, errlen, "etc/.pwd.lock: held by another process, gave up after %llu ms",
                         (unsigned long long) timeout_ms);
         return -ETIMEDOUT;
 }

@@ -469,19 +469,9 @@ static int take_lock(struct engine *e, int *ret_fd) {
 }
 
 static int open_log(struct engine *e) {
-        const char *rel = rk_path_relative(e->ctx->cfg.reset_log);
-        _cleanup_free_ char *dir = strdup(rel);
-        if (!dir)
-                return -ENOMEM;
-        char *slash = strrchr(dir, '/');
-        const char *name = rel;
-        _cleanup_close_ int dfd = -1;
-        if (slash) {
-                *slash = 0;
-                name = slash + 1;
-                dfd = rk_mkdir_p_at(e->ctx->root.fd, dir, 01777);
-        } else
-                dfd = fcntl(e->ctx->root.fd, F_DUPFD_CLOEXEC, 3);
+        const char *name;
+        _cleanup_close_ int dfd = rk_open_parent_at(e->ctx->root.fd, rk_path_relative(e->ctx->cfg.reset_log),
+                                                    01777, &name);
         if (dfd < 0)
                 return dfd;
         int fd = openat(dfd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -496,19 +486,8 @@ static int open_log(struct engine *e) {
 static int move_log(struct engine *e) {
         struct rk_ctx *ctx = e->ctx;
         const char *src = rk_path_relative(ctx->cfg.reset_log);
-        const char *dst = rk_path_relative(ctx->cfg.final_log);
-        _cleanup_free_ char *ddir = strdup(dst);
-        if (!ddir)
-                return -ENOMEM;
-        char *slash = strrchr(ddir, '/');
-        const char *dname = dst;
-        _cleanup_close_ int dfd = -1;
-        if (slash) {
-                *slash = 0;
-                dname = slash + 1;
-                dfd = rk_mkdir_p_at(ctx->root.fd, ddir, 0755);
-        } else
-                dfd = fcntl(ctx->root.fd, F_DUPFD_CLOEXEC, 3);
+        const char *dname;
+        _cleanup_close_ int dfd = rk_open_parent_at(ctx->root.fd, rk_path_relative(ctx->cfg.final_log), 0755, &dname);
         if (dfd < 0)
                 return dfd;
         _cleanup_close_ int sfd = rk_openat2(ctx->root.fd, src, O_RDONLY, 0, RK_RESOLVE_STRICT);

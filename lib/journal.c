@@ -173,19 +173,7 @@ int rk_journal_parse(struct rk_journal *j, const char *text, char *err, size_t e
 /* The journal's directory, created on demand (0700: it names what is being
  * wiped), and the file name inside it. */
 static int open_dir(int root_fd, const char *path, bool create, const char **ret_name) {
-        _cleanup_free_ char *copy = strdup(rk_path_relative(path));
-        if (!copy)
-                return -ENOMEM;
-        char *slash = strrchr(copy, '/');
-        *ret_name = strrchr(path, '/') + 1;
-        if (!slash) {
-                int fd = fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
-                return fd < 0 ? -errno : fd;
-        }
-        *slash = 0;
-        if (create)
-                return rk_mkdir_p_at(root_fd, copy, 0700);
-        return rk_openat2(root_fd, copy, O_RDONLY | O_DIRECTORY, 0, RK_RESOLVE_STRICT);
+        return rk_open_parent_at(root_fd, rk_path_relative(path), create ? 0700 : 0, ret_name);
 }
 
 int rk_journal_load(int root_fd, const char *path, struct rk_journal *j, char *err, size_t errlen) {
