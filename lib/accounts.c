@@ -116,13 +116,18 @@ static int load_blob(int etc_fd, const char *name, struct blob *b, char *err, si
                 free(n.text);
                 return -EINVAL;
         }
+        /* the label must survive the rewrite (shadow_t on SELinux
+         * systems: login breaks without it) */
         ssize_t ll = fgetxattr(fd, SELINUX_XATTR, NULL, 0);
         if (ll > 0) {
                 n.label = malloc((size_t) ll);
-                if (n.label) {
-                        ll = fgetxattr(fd, SELINUX_XATTR, n.label, (size_t) ll);
-                        n.label_len = ll > 0 ? (size_t) ll : 0;
+                if (!n.label) {
+                        free(n.text);
+                        set_err(err, errlen, "etc/%s: %s", name, strerror(ENOMEM));
+                        return -ENOMEM;
                 }
+                ll = fgetxattr(fd, SELINUX_XATTR, n.label, (size_t) ll);
+                n.label_len = ll > 0 ? (size_t) ll : 0;
         }
         *b = n;
         return 0;
