@@ -12,6 +12,7 @@
 #include "fault.h"
 #include "fsutil.h"
 #include "passwd.h"
+#include "rmtree.h"
 
 #define DB_MAX_SIZE ((size_t) 256 << 20)
 #define TEMP_PREFIX ".#rk-" /* the prefix of fsutil's temporaries, so its cleanup knows ours too */
@@ -123,7 +124,7 @@ static int load_blob(int etc_fd, const char *name, struct blob *b, char *err, si
                 n.label = malloc((size_t) ll);
                 if (!n.label) {
                         free(n.text);
-                        set_err(err, errlen, "etc/%s: %s", name, strerror(ENOMEM));
+                        rk_set_err(err, errlen, "etc/%s: %s", name, strerror(ENOMEM));
                         return -ENOMEM;
                 }
                 ll = fgetxattr(fd, SELINUX_XATTR, n.label, (size_t) ll);
@@ -408,138 +409,26 @@ static int write_db(int etc_fd, size_t i, const struct dbfile *f, struct rk_log 
 
 /* ---- homes, mail spools, crontabs ---- */
 
-struct frame {
-        DIR *d;
-        char *name; /* of this directory in the frame below */
-};
-
-/* Remove directory `base` in pfd and everything below it, iteratively (no
- * recursion, no depth limit but the fd limit), never following a symlink
- * (O_NOFOLLOW; unlinkat removes a link itself) and never entering another
- * filesystem (a mount point inside is left, with a warning).
- * TODO(lead): use rk_rm_entry */
+/* Remove directory `base` in pfd and everything below it: the factory
+ * reset's own safe removal (iterative, never following a symlink, never
+ * entering another filesystem), with pfd as its root so nothing above the
+ * home's parent can be reached.  dev is the filesystem the tree must be on. */
 static int rm_tree_at(int pfd, const char *base, dev_t dev, const char *what, struct rk_log *log) {
-        struct frame *st = NULL;
-        size_t n = 0, cap = 0;
-        int r = 0;
-
-        int fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
+        struct stat s;
+        if (fstatat(pfd, base, &s, AT_SYMLINK_NOFOLLOW) < 0)
                 return errno == ENOENT ? 0 : -errno;
-        char *bn = strdup(base);
-        DIR *d = fdopendir(fd);
-        if (!d || !bn) {
-                if (d)
-                        closedir(d);
-                else
-                        close(fd);
-                free(bn);
-                return -ENOMEM;
-        }
-        st = malloc(sizeof *st * 16);
-        if (!st) {
-                closedir(d);
-                free(bn);
-                return -ENOMEM;
-        }
-        cap = 16;
-        st[n++] = (struct frame) { d, bn };
-
-        while (n > 0) {
-                struct frame *top = &st[n - 1];
-                errno = 0;
-                struct dirent *de = readdir(top->d);
-                if (!de) {
-                        if (errno) {
-                                r = -errno;
-                                break;
-                        }
-                        int parent = n >= 2 ? dirfd(st[n - 2].d) : pfd;
-                        closedir(top->d);
-                        char *name = top->name;
-                        n--;
-                        if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
-                                if (errno == ENOTEMPTY || errno == EBUSY)
-                                        rk_warn(log, "accounts: %s: directory %s not empty after removal "
-                                                "(a mount point inside?), left in place", what, name);
-                                else
-                                        r = -errno;
-                        }
-                        free(name);
-                        RK_FAULT("accounts:home-dir");
-                        if (r < 0)
-                                break;
-                        continue;
-                }
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                        continue;
-                int dfd = dirfd(top->d);
-                bool isdir = de->d_type == DT_DIR;
-                if (de->d_type == DT_UNKNOWN) {
-                        struct stat s;
-                        if (fstatat(dfd, de->d_name, &s, AT_SYMLINK_NOFOLLOW) < 0) {
-                                if (errno == ENOENT)
-                                        continue;
-                                r = -errno;
-                                break;
-                        }
-                        isdir = S_ISDIR(s.st_mode);
-                }
-                if (!isdir) {
-                        if (unlinkat(dfd, de->d_name, 0) == 0 || errno == ENOENT)
-                                continue;
-                        if (errno != EISDIR) {
-                                r = -errno;
-                                break;
-                        }
-                        /* became a directory meanwhile: fall through */
-                }
-                int cfd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-                if (cfd < 0) {
-                        if (errno == ENOENT)
-                                continue;
-                        if (errno == ELOOP || errno == ENOTDIR) {
-                                /* swapped for a symlink or file meanwhile: remove the entry, not its target */
-                                if (unlinkat(dfd, de->d_name, 0) == 0 || errno == ENOENT)
-                                        continue;
-                        }
-                        r = -errno;
-                        break;
-                }
-                struct stat cs;
-                if (fstat(cfd, &cs) < 0 || cs.st_dev != dev) {
-                        rk_warn(log, "accounts: %s: %s is another filesystem's mount point, left in place",
-                                what, de->d_name);
-                        close(cfd);
-                        continue;
-                }
-                if (n == cap) {
-                        struct frame *ns = realloc(st, sizeof *st * cap * 2);
-                        if (!ns) {
-                                close(cfd);
-                                r = -ENOMEM;
-                                break;
-                        }
-                        st = ns;
-                        cap *= 2;
-                }
-                char *cn = strdup(de->d_name);
-                DIR *cd = cn ? fdopendir(cfd) : NULL;
-                if (!cd) {
-                        free(cn);
-                        close(cfd);
-                        r = -ENOMEM;
-                        break;
-                }
-                st[n++] = (struct frame) { cd, cn };
-        }
-        while (n > 0) {
-                n--;
-                closedir(st[n].d);
-                free(st[n].name);
-        }
-        free(st);
-        return r;
+        if (s.st_dev != dev)
+                return 0;
+        struct rk_rm_opts o = { .log = log };
+        struct rk_rm_stats st = {};
+        int r = rk_rm_path(pfd, base, false, &o, &st);
+        if (r < 0)
+                return r;
+        if (st.skipped_mounts)
+                rk_warn(log, "accounts: %s: %llu mount point(s) inside left in place", what,
+                        (unsigned long long) st.skipped_mounts);
+        RK_FAULT("accounts:home-dir");
+        return 0;
 }
 
 /* A name usable as one path component (passwd allows more than that). */
