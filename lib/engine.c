@@ -393,7 +393,7 @@ static void print_plan_text(struct engine *e, FILE *f) {
         };
         fprintf(f, "Factory reset plan for %s:\n", e->ctx->root.path);
         size_t n = json_object_array_length(e->report);
-        uint64_t files = 0, bytes = 0;
+        uint64_t files = 0, bytes = 0, zero = 0;
         for (size_t i = 0; i < n; i++) {
                 json_object *it = json_object_array_get_idx(e->report, i), *v;
                 int step = (int) get_i(it, "step");
@@ -416,6 +416,17 @@ static void print_plan_text(struct engine *e, FILE *f) {
                         fprintf(f, "%s", json_object_get_string(v));
                 else if (json_object_object_get_ex(it, "factory-config", &v))
                         fprintf(f, "delete backups and rescue, commit %s", json_object_get_string(v));
+                else if (json_object_object_get_ex(it, "zero-bytes", &v)) {
+                        char b[32];
+                        rk_format_bytes((uint64_t) json_object_get_int64(v), b, sizeof b);
+                        json_object *dev;
+                        if (json_object_object_get_ex(it, "device", &dev))
+                                fprintf(f, "slot %s, %s: zero %s", json_object_get_string(json_object_object_get(it, "slot")),
+                                        json_object_get_string(dev), b);
+                        else
+                                fprintf(f, "%s: zero %s of free space", path, b);
+                        zero += (uint64_t) json_object_get_int64(v);
+                }
                 else
                         fprintf(f, "%s", path);
                 if (json_object_object_get_ex(it, "user", &v))
@@ -424,9 +435,10 @@ static void print_plan_text(struct engine *e, FILE *f) {
                         fprintf(f, " [skipped: %s]", json_object_get_string(v));
                 fputc('\n', f);
         }
-        char b[32];
+        char b[32], z[32];
         rk_format_bytes(bytes, b, sizeof b);
-        fprintf(f, "Total: %llu files, %s removed.\n", (unsigned long long) files, b);
+        rk_format_bytes(zero, z, sizeof z);
+        fprintf(f, "Total: %llu files, %s removed; %s to zero.\n", (unsigned long long) files, b, z);
 }
 
 static void print_report(struct engine *e, bool dry, const char *outcome) {
@@ -581,6 +593,8 @@ static int run_steps(struct engine *e) {
                                stage_of(en->action), rk_mf_action_name(en->action), en->path, strerror(-r));
                         return r;
                 }
+                rk_info(e->log, "step %d, entry %zu/%zu: done in %.1f s", stage_of(en->action), i + 1, e->j.plan.n,
+                        (double) (rk_now_ms() - t0) / 1000.0);
                 RK_FAULT("engine:entry-done");
                 e->j.next = i + 1;
                 e->j.offset = 0;
