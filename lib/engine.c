@@ -243,10 +243,19 @@ static int plan_zero_partition(struct engine *e, const struct rk_mf_entry *en, j
         struct rk_ctx *ctx = e->ctx;
         struct rk_slots slots;
         char err[1024] = "", line[1024];
+        if (!ctx->cfg.slot[0].device && !ctx->cfg.slot[1].device) {
+                /* A device without A/B slots has no inactive partition: say
+                 * so in the plan and the log instead of refusing the whole
+                 * reset.  One slot set without the other is refused below. */
+                json_object_object_add(item, "skipped", json_object_new_string("no [slots] configured"));
+                if (!dry)
+                        rk_notice(e->log, "zero-partition: skipped: no [slots] a/b configured, no inactive partition");
+                return 0;
+        }
         int t = rk_slots_preflight(&ctx->cfg, ctx->root.fd, -1, &slots, err, sizeof err);
         if (t < 0) {
                 rk_slots_done(&slots);
-                return rk_log_errno(e->log, t, "zero-partition: refused: %s", err);
+                return rk_log_errno(e->log, t, "%s", err);
         }
         const struct rk_slot *sl = &slots.slot[t];
         json_object_object_add(item, "slot", json_object_new_string(t ? "b" : "a"));
@@ -301,7 +310,7 @@ static int plan_zero_free_space(struct engine *e, const struct rk_mf_entry *en, 
         if (dry) {
                 _cleanup_close_ int fd = rk_fill_open_mount(ctx->root.fd, en->path, refuse, err, sizeof err);
                 if (fd < 0)
-                        return rk_log_errno(e->log, fd, "zero-free-space %s: refused: %s", en->path, err);
+                        return rk_log_errno(e->log, fd, "%s", err);
                 struct statvfs sv;
                 if (fstatvfs(fd, &sv) == 0)
                         /* f_bfree, not f_bavail: root's reserve is filled too */
