@@ -98,3 +98,16 @@ def test_power_cut_during_zeroing_resumes(disks, tmp_path, point):
     p = run(["factory-reset", "--resume"], root=r["root"])
     assert p.returncode == 0, p.stderr[-2000:]
     check_result(disks, r)
+
+
+def test_no_slots_configured_skips_partition_step(disks, tmp_path):
+    r = rig(disks, tmp_path)
+    (r["root"] / "etc/resetkit/resetd.conf").write_text("[reset]\nverify = sample\n")
+    import json
+    plan = json.loads(run(["--json", "factory-reset", "--dry-run"], root=r["root"], check=0).stdout)
+    part = [s for s in plan["steps"] if s["action"] == "zero-partition"][0]
+    assert part["skipped"] == "no [slots] configured"
+    # one slot without the other is a misconfiguration: refused
+    (r["root"] / "etc/resetkit/resetd.conf").write_text(f"[slots]\nb = {r['slot_b']}\n")
+    p = run(["factory-reset", "--dry-run"], root=r["root"])
+    assert p.returncode == 6 and "a is not set" in p.stderr
