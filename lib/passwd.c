@@ -697,6 +697,22 @@ static int emit_group_line(enum rk_db db, const struct line *l, const struct fie
         return r;
 }
 
+/* Hand the edited text out on success (and the counts), drop it on error. */
+static int finish_edit(struct buf *out, int r, char **ret, struct rk_edit_stats *stats,
+                       const struct rk_edit_stats *st) {
+        if (r < 0) {
+                buf_done(out);
+                return r;
+        }
+        char *s = buf_take(out);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        if (stats)
+                *stats = *st;
+        return 0;
+}
+
 int rk_db_delete(enum rk_db db, const char *in, const struct rk_pw_deletion *d,
                  char **ret, struct rk_edit_stats *stats) {
         if (db < 0 || db >= _RK_DB_MAX || !in)
@@ -749,17 +765,7 @@ int rk_db_delete(enum rk_db db, const char *in, const struct rk_pw_deletion *d,
                         break;
         }
         index_done(&x);
-        if (r < 0) {
-                buf_done(&out);
-                return r;
-        }
-        char *s = buf_take(&out);
-        if (!s)
-                return -ENOMEM;
-        *ret = s;
-        if (stats)
-                *stats = st;
-        return 0;
+        return finish_edit(&out, r, ret, stats, &st);
 }
 
 /* ---- passwords ---- */
@@ -820,17 +826,7 @@ static int set_fields(enum rk_db db, const char *in, const char *user, const cha
         }
         if (r >= 0 && !found)
                 r = -ENOENT;
-        if (r < 0) {
-                buf_done(&out);
-                return r;
-        }
-        char *s = buf_take(&out);
-        if (!s)
-                return -ENOMEM;
-        *ret = s;
-        if (stats)
-                *stats = st;
-        return 0;
+        return finish_edit(&out, r, ret, stats, &st);
 }
 
 int rk_shadow_set_password(const char *in, const char *user, const char *hash, bool expire,
