@@ -52,9 +52,20 @@ int rk_read_fd(int fd, size_t max, char **ret, size_t *ret_len) {
                 return -ENOMEM;
         for (;;) {
                 if (len + 1 >= cap) {
-                        /* the file grew while we read it */
-                        if (cap > max)
+                        if (cap > max) {
+                                /* max bytes read: within the limit only if
+                                 * this is the end of the file */
+                                char probe;
+                                ssize_t p = read(fd, &probe, 1);
+                                if (p < 0 && errno == EINTR)
+                                        continue;
+                                if (p < 0)
+                                        return -errno;
+                                if (p == 0)
+                                        break;
                                 return -EFBIG;
+                        }
+                        /* the file grew while we read it */
                         size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
                         char *nb = realloc(buf, ncap);
                         if (!nb)

@@ -1,7 +1,68 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* resetctl factory-reset: the software factory reset. */
+#include <getopt.h>
+
+#include "engine.h"
 #include "resetctl.h"
 
+static int verb_factory_reset(struct rk_ctx *ctx, int argc, char **argv) {
+        enum { OPT_DRY = 0x100, OPT_YES, OPT_JSON, OPT_NOZERO, OPT_RESUME, OPT_THEN };
+        static const struct option opts[] = {
+                { "dry-run", no_argument, NULL, OPT_DRY },
+                { "yes", no_argument, NULL, OPT_YES },
+                { "json", no_argument, NULL, OPT_JSON },
+                { "no-zeroize", no_argument, NULL, OPT_NOZERO },
+                { "resume", no_argument, NULL, OPT_RESUME },
+                { "then", required_argument, NULL, OPT_THEN },
+                {}
+        };
+        struct rk_reset_opts o = { .zeroize = true, .progress = isatty(STDERR_FILENO) };
+        int c;
+
+        /* argv[0] is the first argument after the verb: getopt wants a
+         * program name in front */
+        char *args[argc + 2];
+        args[0] = (char *) "factory-reset";
+        for (int i = 0; i < argc; i++)
+                args[i + 1] = argv[i];
+        args[argc + 1] = NULL;
+        optind = 1;
+        while ((c = getopt_long(argc + 1, args, "", opts, NULL)) >= 0) {
+                switch (c) {
+                case OPT_DRY: o.dry_run = true; break;
+                case OPT_YES: o.yes = true; break;
+                case OPT_JSON: ctx->json = true; break;
+                case OPT_NOZERO: o.zeroize = false; break;
+                case OPT_RESUME: o.resume = true; break;
+                case OPT_THEN:
+                        if (rk_power_parse(optarg, &o.then) < 0) {
+                                rk_err(&ctx->log, "--then: expected reboot, poweroff or none, got '%s'", optarg);
+                                return RK_EXIT_USAGE;
+                        }
+                        break;
+                default:
+                        return RK_EXIT_USAGE;
+                }
+        }
+        if (optind < argc + 1) {
+                rk_err(&ctx->log, "factory-reset: unexpected argument '%s'", args[optind]);
+                return RK_EXIT_USAGE;
+        }
+        return rk_factory_reset(ctx, &o);
+}
+
+static int verb_status(struct rk_ctx *ctx, int argc, char **argv) {
+        bool pending = rk_factory_reset_pending(ctx);
+        if (ctx->json)
+                printf("{\"factory-reset\": \"%s\"}\n", pending ? "in-progress" : "none");
+        else
+                printf("factory reset: %s\n", pending ? "in progress (interrupted; `resetctl factory-reset --resume` finishes it)" : "none pending");
+        return RK_EXIT_OK;
+}
+
 const struct rk_verb rk_reset_verbs[] = {
+        { "factory-reset", NULL, 0, -1, verb_factory_reset,
+          "factory-reset [--dry-run] [--yes] [--json] [--no-zeroize] [--resume] [--then reboot|poweroff|none]" },
+        { "status", NULL, 0, 0, verb_status, "status                      is a factory reset pending?" },
         {}
 };

@@ -1,0 +1,628 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "engine.h"
+
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <sys/file.h>
+#include <time.h>
+
+#include "accounts.h"
+#include "cmdexec.h"
+#include "exitcode.h"
+#include "fault.h"
+#include "fsutil.h"
+#include "journal.h"
+#include "manifest.h"
+#include "rmtree.h"
+#include "store.h"
+
+#define HASH_FILE_MAX 4096
+
+struct engine {
+        struct rk_ctx *ctx;
+        struct rk_log *log;
+        const struct rk_reset_opts *o;
+        struct rk_journal j;
+        char **protect;         /* root-relative paths the removal never touches */
+        json_object *report;    /* array: one object per entry (plan or result) */
+};
+
+/* The stage (SPEC §3 step number) of each action: entries run stage by
+ * stage whatever order the drop-ins list them in. */
+static int stage_of(enum rk_mf_action a) {
+        switch (a) {
+        case RK_MF_EXEC: return 2;
+        case RK_MF_REMOVE: case RK_MF_EMPTY: case RK_MF_KEEP_NEWEST: return 3;
+        case RK_MF_DELETE_USERS: case RK_MF_RESET_PASSWORD: return 4;
+        case RK_MF_FACTORY_CONFIG: return 5;
+        case RK_MF_ZERO_PARTITION: return 6;
+        case RK_MF_ZERO_FREE_SPACE: return 7;
+        }
+        return 9;
+}
+
+static bool is_zero_step(enum rk_mf_action a) {
+        return a == RK_MF_ZERO_PARTITION || a == RK_MF_ZERO_FREE_SPACE;
+}
+
+/* Stable: entries of one stage keep their drop-in order. */
+static void sort_plan(struct rk_manifest *m) {
+        for (size_t i = 1; i < m->n; i++) {
+                struct rk_mf_entry e = m->entries[i];
+                size_t k = i;
+                while (k > 0 && stage_of(m->entries[k - 1].action) > stage_of(e.action)) {
+                        m->entries[k] = m->entries[k - 1];
+                        k--;
+                }
+                m->entries[k] = e;
+        }
+}
+
+static void fmt_bytes(uint64_t b, char *buf, size_t len) {
+        static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+        double v = (double) b;
+        size_t u = 0;
+        while (v >= 1024 && u + 1 < RK_ELEMENTSOF(unit)) {
+                v /= 1024;
+                u++;
+        }
+        snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
+static const char *entry_where(const struct rk_mf_entry *en, char *buf, size_t len) {
+        snprintf(buf, len, "%s:%u", en->file ? en->file : "?", en->line);
+        return buf;
+}
+
+/* ---- per-action plan (preflight, dry run) and run ---------------------- */
+
+static int read_hash(struct engine *e, const struct rk_mf_entry *en, char **ret) {
+        if (!en->arg)
+                return -EINVAL;
+        if (en->arg[0] != '@')
+                return (*ret = strdup(en->arg)) ? 0 : -ENOMEM;
+        _cleanup_free_ char *text = NULL;
+        int r = rk_read_at(e->ctx->root.fd, rk_path_relative(en->arg + 1), RK_RESOLVE_ROOTED,
+                           HASH_FILE_MAX, &text, NULL);
+        if (r < 0)
+                return rk_log_errno(e->log, r, "reset-password %s: cannot read the hash file %s inside the root: %s",
+                                    en->path, en->arg + 1, strerror(-r));
+        text[strcspn(text, "\r\n")] = 0;
+        *ret = RK_TAKE_PTR(text);
+        return 0;
+}
+
+static int plan_remove(struct engine *e, const struct rk_mf_entry *en, json_object *item, bool dry) {
+        struct rk_rm_stats st = {};
+        struct rk_rm_opts ro = { .protect = e->protect, .dry_run = dry, .log = e->log };
+        int r = rk_rm_entry(e->ctx->root.fd, en->action, en->path, en->number, &ro, &st);
+        json_object_object_add(item, "files", json_object_new_int64((int64_t) st.files));
+        json_object_object_add(item, "dirs", json_object_new_int64((int64_t) st.dirs));
+        json_object_object_add(item, "symlinks", json_object_new_int64((int64_t) st.symlinks));
+        json_object_object_add(item, "bytes", json_object_new_int64((int64_t) st.bytes));
+        if (st.skipped_mounts)
+                json_object_object_add(item, "skipped-mounts", json_object_new_int64((int64_t) st.skipped_mounts));
+        if (r < 0)
+                return rk_log_errno(e->log, r, "%s %s: %s", rk_mf_action_name(en->action), en->path, strerror(-r));
+        char b[32];
+        fmt_bytes(st.bytes, b, sizeof b);
+        if (!dry)
+                rk_info(e->log, "%s %s: removed %llu files, %llu directories, %llu symlinks, %s",
+                        rk_mf_action_name(en->action), en->path, (unsigned long long) st.files,
+                        (unsigned long long) st.dirs, (unsigned long long) st.symlinks, b);
+        return 0;
+}
+
+static int plan_users(struct engine *e, const struct rk_mf_entry *en, json_object *item, bool dry) {
+        struct rk_accounts_plan p = {};
+        char err[512] = "";
+        unsigned min_uid = en->number ? en->number : 1000;
+        int r = rk_accounts_plan(e->ctx->root.fd, min_uid, e->ctx->cfg.keep_users, &p, err, sizeof err);
+        if (r < 0) {
+                rk_accounts_plan_free(&p);
+                return rk_log_errno(e->log, r, "delete-users: %s", *err ? err : strerror(-r));
+        }
+        json_object *users = json_object_new_array();
+        for (size_t i = 0; p.users && p.users[i]; i++)
+                json_object_array_add(users, json_object_new_string(p.users[i]));
+        json_object_object_add(item, "min-uid", json_object_new_int64(min_uid));
+        json_object_object_add(item, "users", users);
+        if (!dry) {
+                r = rk_accounts_delete(e->ctx->root.fd, &p, e->log);
+                if (r < 0)
+                        rk_err(e->log, "delete-users: %s", strerror(-r));
+                else
+                        rk_info(e->log, "delete-users: deleted %zu users", rk_strv_length(p.users));
+        }
+        rk_accounts_plan_free(&p);
+        return r;
+}
+
+static int plan_password(struct engine *e, const struct rk_mf_entry *en, json_object *item, bool dry) {
+        _cleanup_free_ char *hash = NULL;
+        int r = read_hash(e, en, &hash);
+        if (r < 0)
+                return r;
+        json_object_object_add(item, "user", json_object_new_string(en->path));
+        json_object_object_add(item, "expire", json_object_new_boolean(e->ctx->cfg.expire_passwords));
+        if (dry)
+                return 0;
+        r = rk_accounts_reset_password(e->ctx->root.fd, en->path, hash, e->ctx->cfg.expire_passwords, e->log);
+        if (r < 0)
+                return rk_log_errno(e->log, r, "reset-password %s: %s", en->path, strerror(-r));
+        rk_info(e->log, "reset-password %s: factory hash set%s", en->path,
+                e->ctx->cfg.expire_passwords ? ", expired (a new password is chosen at first login)" : "");
+        return 0;
+}
+
+static int plan_factory_config(struct engine *e, const struct rk_mf_entry *en, json_object *item, bool dry) {
+        struct rk_ctx *ctx = e->ctx;
+        json_object_object_add(item, "factory-config", json_object_new_string(ctx->cfg.factory_config));
+        json_object_object_add(item, "store", json_object_new_string(ctx->cfg.store_dir));
+        if (dry) {
+                /* Preflight: the factory configuration must be there and parse,
+                 * or the reset would end without a configuration. */
+                _cleanup_free_ char *text = NULL;
+                int r = rk_read_at(ctx->root.fd, rk_path_relative(ctx->cfg.factory_config), RK_RESOLVE_ROOTED,
+                                   RK_STORE_MAX_SIZE, &text, NULL);
+                if (r < 0)
+                        return rk_log_errno(e->log, r, "factory-config: cannot read %s inside the root: %s",
+                                            ctx->cfg.factory_config, strerror(-r));
+                char why[512];
+                r = rk_store_check_document(text, strlen(text), why, sizeof why);
+                if (r < 0)
+                        return rk_log_errno(e->log, r, "factory-config: %s: %s", ctx->cfg.factory_config, why);
+                return 0;
+        }
+        struct rk_store *s = NULL;
+        unsigned flags = RK_STORE_WRITE | RK_STORE_CREATE | (ctx->root.is_host ? 0 : RK_STORE_NO_COMMANDS);
+        int r = rk_store_open(ctx, flags, &s);
+        if (r < 0)
+                return rk_log_errno(e->log, r, "factory-config: cannot open the store %s: %s",
+                                    ctx->cfg.store_dir, strerror(-r));
+        r = rk_store_factory_reset(s);
+        rk_store_close(s);
+        if (r < 0)
+                return rk_log_errno(e->log, r, "factory-config: %s", strerror(-r));
+        rk_info(e->log, "factory-config: backups and rescue deleted, %s committed", ctx->cfg.factory_config);
+        return 0;
+}
+
+static int plan_exec(struct engine *e, const struct rk_mf_entry *en, json_object *item, bool dry) {
+        json_object_object_add(item, "command", json_object_new_string(en->arg ? en->arg : ""));
+        if (!e->ctx->root.is_host) {
+                /* The root's services are not running, and the command
+                 * would act on the host. */
+                json_object_object_add(item, "skipped", json_object_new_string("--root"));
+                if (!dry)
+                        rk_notice(e->log, "exec '%s': skipped (--root %s: the target's services are not running here)",
+                                  en->arg, e->ctx->root.path);
+                return 0;
+        }
+        if (dry)
+                return 0;
+        int status = 0;
+        int r = rk_exec_command(en->arg, NULL, e->log, &status);
+        if (r < 0 || status != 0)
+                /* A stop command for a service that is not there must not
+                 * keep the secrets on the disk: warn and go on. */
+                rk_warn(e->log, "exec '%s': %s %d; continuing", en->arg,
+                        r < 0 ? "could not run:" : "exit status", r < 0 ? r : status);
+        else
+                rk_info(e->log, "exec '%s': done", en->arg);
+        return 0;
+}
+
+static int plan_zero(struct engine *e, const struct rk_mf_entry *en, json_object *item, bool dry) {
+        if (!e->j.zeroize) {
+                json_object_object_add(item, "skipped", json_object_new_string("--no-zeroize"));
+                if (!dry)
+                        rk_notice(e->log, "%s %s: skipped (--no-zeroize)", rk_mf_action_name(en->action), en->path);
+                return 0;
+        }
+        /* The zeroing steps (issue 4) plug in here. */
+        rk_err(e->log, "%s %s: zeroing is not built into this version", rk_mf_action_name(en->action), en->path);
+        return -EOPNOTSUPP;
+}
+
+static int plan_entry(struct engine *e, const struct rk_mf_entry *en, json_object *item, bool dry) {
+        switch (en->action) {
+        case RK_MF_EXEC: return plan_exec(e, en, item, dry);
+        case RK_MF_REMOVE: case RK_MF_EMPTY: case RK_MF_KEEP_NEWEST: return plan_remove(e, en, item, dry);
+        case RK_MF_DELETE_USERS: return plan_users(e, en, item, dry);
+        case RK_MF_RESET_PASSWORD: return plan_password(e, en, item, dry);
+        case RK_MF_FACTORY_CONFIG: return plan_factory_config(e, en, item, dry);
+        case RK_MF_ZERO_PARTITION: case RK_MF_ZERO_FREE_SPACE: return plan_zero(e, en, item, dry);
+        }
+        return -EINVAL;
+}
+
+static json_object *new_item(const struct rk_mf_entry *en) {
+        json_object *item = json_object_new_object();
+        char where[512];
+        json_object_object_add(item, "step", json_object_new_int(stage_of(en->action)));
+        json_object_object_add(item, "action", json_object_new_string(rk_mf_action_name(en->action)));
+        json_object_object_add(item, "path", json_object_new_string(en->path ? en->path : "-"));
+        json_object_object_add(item, "source", json_object_new_string(entry_where(en, where, sizeof where)));
+        return item;
+}
+
+/* ---- output ----------------------------------------------------------- */
+
+static int64_t get_i(json_object *o, const char *k) {
+        json_object *v;
+        return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : 0;
+}
+
+static void print_plan_text(struct engine *e, FILE *f) {
+        static const char *const stage_name[] = {
+                [2] = "stop", [3] = "remove", [4] = "accounts", [5] = "config",
+                [6] = "partition", [7] = "free space",
+        };
+        fprintf(f, "Factory reset plan for %s:\n", e->ctx->root.path);
+        size_t n = json_object_array_length(e->report);
+        uint64_t files = 0, bytes = 0;
+        for (size_t i = 0; i < n; i++) {
+                json_object *it = json_object_array_get_idx(e->report, i), *v;
+                int step = (int) get_i(it, "step");
+                const char *action = json_object_get_string(json_object_object_get(it, "action"));
+                const char *path = json_object_get_string(json_object_object_get(it, "path"));
+                fprintf(f, "  %d %-10s %-14s ", step, step >= 2 && step <= 7 ? stage_name[step] : "?", action);
+                if (json_object_object_get_ex(it, "files", &v)) {
+                        char b[32];
+                        fmt_bytes((uint64_t) get_i(it, "bytes"), b, sizeof b);
+                        fprintf(f, "%s: %lld files, %lld dirs, %s", path, (long long) get_i(it, "files"),
+                                (long long) get_i(it, "dirs"), b);
+                        files += (uint64_t) get_i(it, "files");
+                        bytes += (uint64_t) get_i(it, "bytes");
+                } else if (json_object_object_get_ex(it, "users", &v)) {
+                        size_t k = json_object_array_length(v);
+                        fprintf(f, "UID >= %lld: %zu user%s", (long long) get_i(it, "min-uid"), k, k == 1 ? "" : "s");
+                        for (size_t u = 0; u < k; u++)
+                                fprintf(f, "%s%s", u ? ", " : ": ", json_object_get_string(json_object_array_get_idx(v, u)));
+                } else if (json_object_object_get_ex(it, "command", &v))
+                        fprintf(f, "%s", json_object_get_string(v));
+                else if (json_object_object_get_ex(it, "factory-config", &v))
+                        fprintf(f, "delete backups and rescue, commit %s", json_object_get_string(v));
+                else
+                        fprintf(f, "%s", path);
+                if (json_object_object_get_ex(it, "user", &v))
+                        fprintf(f, "%s", e->ctx->cfg.expire_passwords ? " (expired: new password at first login)" : "");
+                if (json_object_object_get_ex(it, "skipped", &v))
+                        fprintf(f, " [skipped: %s]", json_object_get_string(v));
+                fputc('\n', f);
+        }
+        char b[32];
+        fmt_bytes(bytes, b, sizeof b);
+        fprintf(f, "Total: %llu files, %s removed.\n", (unsigned long long) files, b);
+}
+
+static void print_report(struct engine *e, bool dry, const char *outcome) {
+        if (e->ctx->json) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "root", json_object_new_string(e->ctx->root.path));
+                json_object_object_add(o, "dry-run", json_object_new_boolean(dry));
+                json_object_object_add(o, "then", json_object_new_string(rk_power_name(e->o->then)));
+                json_object_object_add(o, "zeroize", json_object_new_boolean(e->j.zeroize));
+                if (outcome)
+                        json_object_object_add(o, "result", json_object_new_string(outcome));
+                json_object_object_add(o, "steps", json_object_get(e->report));
+                printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                json_object_put(o);
+        } else if (dry)
+                print_plan_text(e, stdout);
+        fflush(stdout);
+}
+
+/* ---- locking, log, confirmation --------------------------------------- */
+
+static int take_lock(struct engine *e, int *ret_fd) {
+        _cleanup_free_ char *dir = strdup(rk_path_relative(e->ctx->cfg.journal));
+        if (!dir)
+                return -ENOMEM;
+        char *slash = strrchr(dir, '/');
+        if (slash)
+                *slash = 0;
+        _cleanup_close_ int dfd = slash ? rk_mkdir_p_at(e->ctx->root.fd, dir, 0700)
+                                        : fcntl(e->ctx->root.fd, F_DUPFD_CLOEXEC, 3);
+        if (dfd < 0)
+                return rk_log_errno(e->log, dfd, "cannot open the journal directory of %s: %s",
+                                    e->ctx->cfg.journal, strerror(-dfd));
+        _cleanup_close_ int fd = openat(dfd, "factory-reset.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return rk_log_errno(e->log, errno, "cannot open the factory-reset lock: %m");
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                if (errno == EWOULDBLOCK) {
+                        rk_err(e->log, "another factory reset is running on %s (lock %s/factory-reset.lock held); nothing changed",
+                               e->ctx->root.path, dir);
+                        return -EBUSY;
+                }
+                return rk_log_errno(e->log, errno, "cannot lock: %m");
+        }
+        *ret_fd = RK_TAKE_FD(fd);
+        return 0;
+}
+
+static int open_log(struct engine *e) {
+        const char *rel = rk_path_relative(e->ctx->cfg.reset_log);
+        _cleanup_free_ char *dir = strdup(rel);
+        if (!dir)
+                return -ENOMEM;
+        char *slash = strrchr(dir, '/');
+        const char *name = rel;
+        _cleanup_close_ int dfd = -1;
+        if (slash) {
+                *slash = 0;
+                name = slash + 1;
+                dfd = rk_mkdir_p_at(e->ctx->root.fd, dir, 01777);
+        } else
+                dfd = fcntl(e->ctx->root.fd, F_DUPFD_CLOEXEC, 3);
+        if (dfd < 0)
+                return dfd;
+        int fd = openat(dfd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        rk_log_set_file(e->log, fd);
+        return 0;
+}
+
+/* Move the log from /tmp to /var/log/resetkit (inside the root).  A rename
+ * when both are on one filesystem; else an atomic copy, then unlink. */
+static int move_log(struct engine *e) {
+        struct rk_ctx *ctx = e->ctx;
+        const char *src = rk_path_relative(ctx->cfg.reset_log);
+        const char *dst = rk_path_relative(ctx->cfg.final_log);
+        _cleanup_free_ char *ddir = strdup(dst);
+        if (!ddir)
+                return -ENOMEM;
+        char *slash = strrchr(ddir, '/');
+        const char *dname = dst;
+        _cleanup_close_ int dfd = -1;
+        if (slash) {
+                *slash = 0;
+                dname = slash + 1;
+                dfd = rk_mkdir_p_at(ctx->root.fd, ddir, 0755);
+        } else
+                dfd = fcntl(ctx->root.fd, F_DUPFD_CLOEXEC, 3);
+        if (dfd < 0)
+                return dfd;
+        _cleanup_close_ int sfd = rk_openat2(ctx->root.fd, src, O_RDONLY, 0, RK_RESOLVE_STRICT);
+        if (sfd < 0)
+                return sfd;
+        int r = rk_copy_atomic_at(dfd, dname, sfd, 0640);
+        if (r < 0)
+                return r;
+        rk_log_set_file(e->log, -1);
+        if (unlinkat(ctx->root.fd, src, 0) < 0 && errno != ENOENT)
+                return -errno;
+        return 0;
+}
+
+static bool confirm(struct engine *e) {
+        if (e->o->yes)
+                return true;
+        if (!isatty(STDIN_FILENO)) {
+                rk_err(e->log, "refusing to reset without a terminal to confirm on; pass --yes (nothing changed)");
+                return false;
+        }
+        print_plan_text(e, stderr);
+        fprintf(stderr, "\nThis deletes every item above on %s and cannot be undone.\nType 'yes' to reset: ",
+                e->ctx->root.path);
+        char line[64] = "";
+        if (!fgets(line, sizeof line, stdin))
+                return false;
+        line[strcspn(line, "\n")] = 0;
+        if (strcmp(line, "yes") != 0) {
+                rk_err(e->log, "not confirmed; nothing changed");
+                return false;
+        }
+        return true;
+}
+
+/* ---- the run ----------------------------------------------------------- */
+
+static int build_protect(struct engine *e) {
+        struct rk_config *c = &e->ctx->cfg;
+        _cleanup_free_ char *jdir = strdup(rk_path_relative(c->journal));
+        if (!jdir)
+                return -ENOMEM;
+        char *slash = strrchr(jdir, '/');
+        if (slash)
+                *slash = 0;
+        /* The journal's directory (its temporaries and lock, and the store
+         * that step 5 handles itself) and the log are never removed by the
+         * reset's own entries. */
+        if (rk_strv_push(&e->protect, slash ? jdir : rk_path_relative(c->journal)) < 0 ||
+            rk_strv_push(&e->protect, rk_path_relative(c->reset_log)) < 0 ||
+            rk_strv_push(&e->protect, rk_path_relative(c->final_log)) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static int preflight(struct engine *e, size_t from) {
+        int failures = 0;
+        for (size_t i = from; i < e->j.plan.n; i++) {
+                const struct rk_mf_entry *en = &e->j.plan.entries[i];
+                json_object *item = new_item(en);
+                json_object_array_add(e->report, item);
+                if (plan_entry(e, en, item, true) < 0) {
+                        char where[512];
+                        rk_err(e->log, "preflight: %s %s (%s) refused", rk_mf_action_name(en->action),
+                               en->path, entry_where(en, where, sizeof where));
+                        failures++;
+                }
+        }
+        return failures ? -EPERM : 0;
+}
+
+static int run_steps(struct engine *e) {
+        struct rk_ctx *ctx = e->ctx;
+        int r;
+        json_object_put(e->report);
+        e->report = json_object_new_array();
+        for (size_t i = e->j.next; i < e->j.plan.n; i++) {
+                const struct rk_mf_entry *en = &e->j.plan.entries[i];
+                json_object *item = new_item(en);
+                json_object_array_add(e->report, item);
+                rk_info(e->log, "step %d, entry %zu/%zu: %s %s%s%s", stage_of(en->action), i + 1, e->j.plan.n,
+                        rk_mf_action_name(en->action), en->path, en->arg ? " " : "",
+                        en->action == RK_MF_RESET_PASSWORD ? "(hash)" : en->arg ? en->arg : "");
+                uint64_t t0 = rk_now_ms();
+                RK_FAULT("engine:before-entry");
+                r = plan_entry(e, en, item, false);
+                json_object_object_add(item, "ms", json_object_new_int64((int64_t) (rk_now_ms() - t0)));
+                json_object_object_add(item, "result", json_object_new_string(r < 0 ? "failed" : "done"));
+                if (r < 0) {
+                        rk_err(e->log, "step %d failed: %s %s: %s; the journal stays, `resetctl factory-reset --resume` retries",
+                               stage_of(en->action), rk_mf_action_name(en->action), en->path, strerror(-r));
+                        return r;
+                }
+                RK_FAULT("engine:entry-done");
+                e->j.next = i + 1;
+                e->j.offset = 0;
+                r = rk_journal_save(ctx->root.fd, ctx->cfg.journal, &e->j);
+                if (r < 0)
+                        return rk_log_errno(e->log, r, "cannot update the journal %s: %s", ctx->cfg.journal, strerror(-r));
+                RK_FAULT("engine:journaled");
+        }
+        return 0;
+}
+
+static int load_fresh_plan(struct engine *e) {
+        char err[1024] = "";
+        int r = rk_manifest_load(&e->j.plan, e->ctx->root.fd, err, sizeof err);
+        if (r < 0) {
+                rk_err(e->log, "%s (nothing changed)", *err ? err : strerror(-r));
+                return -EINVAL;
+        }
+        if (e->j.plan.n == 0) {
+                rk_err(e->log, "no factory-reset manifest entries in %s usr/lib/resetkit/factory-reset.d or etc/resetkit/factory-reset.d (nothing changed)",
+                       e->ctx->root.path);
+                return -EINVAL;
+        }
+        sort_plan(&e->j.plan);
+        e->j.then = strdup(rk_power_name(e->o->then));
+        e->j.zeroize = e->o->zeroize;
+        e->j.started = (uint64_t) time(NULL);
+        return e->j.then ? 0 : -ENOMEM;
+}
+
+bool rk_factory_reset_pending(struct rk_ctx *ctx) {
+        int fd = rk_openat2(ctx->root.fd, rk_path_relative(ctx->cfg.journal), O_RDONLY, 0, RK_RESOLVE_STRICT);
+        if (fd < 0)
+                return false;
+        close(fd);
+        return true;
+}
+
+static int do_reset(struct engine *e) {
+        struct rk_ctx *ctx = e->ctx;
+        const struct rk_reset_opts *o = e->o;
+        char err[1024] = "";
+        int r;
+        bool resuming = false;
+
+        r = build_protect(e);
+        if (r < 0)
+                return RK_EXIT_FAILURE;
+
+        r = rk_journal_load(ctx->root.fd, ctx->cfg.journal, &e->j, err, sizeof err);
+        if (r == 0)
+                resuming = true;
+        else if (r != -ENOENT) {
+                rk_err(e->log, "%s; refusing to guess what an interrupted reset left (nothing changed)", err);
+                return RK_EXIT_FAILURE;
+        } else if (o->resume) {
+                rk_info(e->log, "no interrupted factory reset on %s: nothing to resume", ctx->root.path);
+                return RK_EXIT_OK;
+        }
+        if (resuming && o->dry_run) {
+                rk_notice(e->log, "an interrupted factory reset is pending (%zu of %zu entries done); the plan below is what --resume finishes",
+                          e->j.next, e->j.plan.n);
+        } else if (resuming && !o->resume)
+                rk_notice(e->log, "an interrupted factory reset is pending: finishing it");
+        if (!resuming) {
+                r = load_fresh_plan(e);
+                if (r < 0)
+                        return r == -EINVAL ? RK_EXIT_USAGE : RK_EXIT_FAILURE;
+        }
+
+        /* 1. Preflight: every target resolved, every safety check passed,
+         * before anything changes. */
+        e->report = json_object_new_array();
+        r = preflight(e, resuming ? e->j.next : 0);
+        if (r < 0) {
+                rk_err(e->log, "preflight failed; nothing changed");
+                return RK_EXIT_REFUSED;
+        }
+        if (o->dry_run) {
+                print_report(e, true, NULL);
+                return RK_EXIT_OK;
+        }
+        if (!resuming && !confirm(e))
+                return RK_EXIT_REFUSED;
+
+        r = open_log(e);
+        if (r < 0)
+                rk_warn(e->log, "cannot open the log %s inside the root: %s; continuing without it",
+                        ctx->cfg.reset_log, strerror(-r));
+        rk_info(e->log, "factory reset %s on %s (%zu entries%s, then %s)", resuming ? "resumed" : "started",
+                ctx->root.path, e->j.plan.n, e->j.zeroize ? "" : ", no zeroize", e->j.then);
+
+        /* The journal is on the disk before the first file goes. */
+        if (!resuming) {
+                r = rk_journal_save(ctx->root.fd, ctx->cfg.journal, &e->j);
+                if (r < 0) {
+                        rk_err(e->log, "cannot write the journal %s: %s (nothing changed)", ctx->cfg.journal, strerror(-r));
+                        return RK_EXIT_FAILURE;
+                }
+        }
+        RK_FAULT("engine:journal-written");
+
+        r = run_steps(e);
+        if (r < 0) {
+                int m = move_log(e);
+                if (m < 0)
+                        rk_warn(e->log, "cannot move the log to %s: %s", ctx->cfg.final_log, strerror(-m));
+                print_report(e, false, "failed");
+                return RK_EXIT_FAILURE;
+        }
+
+        /* 8. Finish: record completion, move the log, delete the journal
+         * last — until it is gone a power cut means "resume". */
+        rk_info(e->log, "factory reset complete on %s", ctx->root.path);
+        r = move_log(e);
+        if (r < 0)
+                rk_warn(e->log, "cannot move the log to %s: %s", ctx->cfg.final_log, strerror(-r));
+        RK_FAULT("engine:log-moved");
+        enum rk_power then = RK_POWER_NONE;
+        (void) rk_power_parse(e->j.then, &then);
+        r = rk_journal_remove(ctx->root.fd, ctx->cfg.journal);
+        if (r < 0) {
+                rk_err(e->log, "cannot remove the journal %s: %s", ctx->cfg.journal, strerror(-r));
+                return RK_EXIT_FAILURE;
+        }
+        RK_FAULT("engine:journal-removed");
+        print_report(e, false, "done");
+        if (o->then != RK_POWER_NONE)
+                then = o->then;
+        r = rk_power_do(ctx, then);
+        return r < 0 ? RK_EXIT_FAILURE : RK_EXIT_OK;
+}
+
+int rk_factory_reset(struct rk_ctx *ctx, const struct rk_reset_opts *o) {
+        struct engine e = { .ctx = ctx, .log = &ctx->log, .o = o };
+        _cleanup_close_ int lock_fd = -1;
+        rk_journal_init(&e.j);
+
+        int ret, r = o->dry_run ? 0 : take_lock(&e, &lock_fd);
+        if (r < 0)
+                ret = r == -EBUSY ? RK_EXIT_BUSY : RK_EXIT_FAILURE;
+        else
+                ret = do_reset(&e);
+        rk_log_set_file(e.log, -1);
+        json_object_put(e.report);
+        rk_strv_free(e.protect);
+        rk_journal_free(&e.j);
+        return ret;
+}

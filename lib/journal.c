@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "journal.h"
+
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <libgen.h>
+
+#include "fault.h"
+#include "fsutil.h"
+#include "util.h"
+
+#define JOURNAL_MAX_SIZE (4 * 1024 * 1024)
+
+void rk_journal_init(struct rk_journal *j) {
+        *j = (struct rk_journal) { .saved_reserved = -1 };
+}
+
+void rk_journal_free(struct rk_journal *j) {
+        rk_manifest_free(&j->plan);
+        free(j->then);
+        free(j->saved_reserved_path);
+        rk_journal_init(j);
+}
+
+static void json_put_free(json_object **o) { json_object_put(*o); }
+#define _cleanup_json_ _cleanup_(json_put_free)
+
+static json_object *entry_to_json(const struct rk_mf_entry *e) {
+        json_object *o = json_object_new_object();
+        if (!o)
+                return NULL;
+        json_object_object_add(o, "action", json_object_new_string(rk_mf_action_name(e->action)));
+        json_object_object_add(o, "path", json_object_new_string(e->path ? e->path : "-"));
+        if (e->arg)
+                json_object_object_add(o, "arg", json_object_new_string(e->arg));
+        json_object_object_add(o, "number", json_object_new_int64(e->number));
+        json_object_object_add(o, "file", json_object_new_string(e->file ? e->file : ""));
+        json_object_object_add(o, "line", json_object_new_int64(e->line));
+        return o;
+}
+
+int rk_journal_format(const struct rk_journal *j, char **ret) {
+        _cleanup_json_ json_object *o = json_object_new_object();
+        json_object *entries = json_object_new_array();
+        if (!o || !entries) {
+                json_object_put(entries);
+                return -ENOMEM;
+        }
+        json_object_object_add(o, "version", json_object_new_int(RK_JOURNAL_VERSION));
+        json_object_object_add(o, "state", json_object_new_string("in-progress"));
+        json_object_object_add(o, "started", json_object_new_int64((int64_t) j->started));
+        json_object_object_add(o, "then", json_object_new_string(j->then ? j->then : "none"));
+        json_object_object_add(o, "zeroize", json_object_new_boolean(j->zeroize));
+        json_object_object_add(o, "next", json_object_new_int64((int64_t) j->next));
+        json_object_object_add(o, "offset", json_object_new_int64((int64_t) j->offset));
+        if (j->saved_reserved >= 0 && j->saved_reserved_path) {
+                json_object_object_add(o, "saved-reserved", json_object_new_int64(j->saved_reserved));
+                json_object_object_add(o, "saved-reserved-path", json_object_new_string(j->saved_reserved_path));
+        }
+        for (size_t i = 0; i < j->plan.n; i++) {
+                json_object *e = entry_to_json(&j->plan.entries[i]);
+                if (!e)
+                        return -ENOMEM;
+                json_object_array_add(entries, e);
+        }
+        json_object_object_add(o, "entries", entries);
+        const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (!s || !(*ret = malloc(strlen(s) + 2)))
+                return -ENOMEM;
+        sprintf(*ret, "%s\n", s);
+        return 0;
+}
+
+static int get_string(json_object *o, const char *key, const char **ret) {
+        json_object *v;
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+                return -EBADMSG;
+        *ret = json_object_get_string(v);
+        return 0;
+}
+
+static int get_int(json_object *o, const char *key, int64_t *ret) {
+        json_object *v;
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+                return -EBADMSG;
+        *ret = json_object_get_int64(v);
+        return 0;
+}
+
+static int action_from_name(const char *s, enum rk_mf_action *ret) {
+        int a = rk_mf_action_from_name(s);
+        if (a < 0)
+                return -EBADMSG;
+        *ret = (enum rk_mf_action) a;
+        return 0;
+}
+
+static int entry_from_json(json_object *o, struct rk_mf_entry *e) {
+        const char *action, *path, *file, *arg = NULL;
+        int64_t number, line;
+        if (!json_object_is_type(o, json_type_object) || get_string(o, "action", &action) < 0 ||
+            get_string(o, "path", &path) < 0 || get_string(o, "file", &file) < 0 ||
+            get_int(o, "number", &number) < 0 || get_int(o, "line", &line) < 0 ||
+            action_from_name(action, &e->action) < 0 || number < 0 || line < 0 ||
+            number > UINT32_MAX || line > UINT32_MAX)
+                return -EBADMSG;
+        (void) get_string(o, "arg", &arg);
+        e->number = (unsigned) number;
+        e->line = (unsigned) line;
+        if (!(e->path = strdup(path)) || !(e->file = strdup(file)) || (arg && !(e->arg = strdup(arg))))
+                return -ENOMEM;
+        return 0;
+}
+
+int rk_journal_parse(struct rk_journal *j, const char *text, char *err, size_t errlen) {
+        _cleanup_json_ json_object *o = json_tokener_parse(text);
+        int64_t version, next, offset, started, reserved;
+        const char *state, *then, *rpath;
+        json_object *entries, *zero;
+
+        if (!o || !json_object_is_type(o, json_type_object)) {
+                snprintf(err, errlen, "not a JSON object");
+                return -EBADMSG;
+        }
+        if (get_int(o, "version", &version) < 0 || version != RK_JOURNAL_VERSION) {
+                snprintf(err, errlen, "unknown journal version");
+                return -EBADMSG;
+        }
+        if (get_string(o, "state", &state) < 0 || strcmp(state, "in-progress") != 0 ||
+            get_string(o, "then", &then) < 0 || get_int(o, "next", &next) < 0 ||
+            get_int(o, "offset", &offset) < 0 || get_int(o, "started", &started) < 0 ||
+            !json_object_object_get_ex(o, "zeroize", &zero) ||
+            !json_object_object_get_ex(o, "entries", &entries) ||
+            !json_object_is_type(entries, json_type_array) || next < 0 || offset < 0) {
+                snprintf(err, errlen, "missing or malformed fields");
+                return -EBADMSG;
+        }
+        size_t n = json_object_array_length(entries);
+        if ((size_t) next > n) {
+                snprintf(err, errlen, "next step %lld beyond the %zu entries", (long long) next, n);
+                return -EBADMSG;
+        }
+        j->plan.entries = calloc(n ? n : 1, sizeof(struct rk_mf_entry));
+        if (!j->plan.entries)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                int r = entry_from_json(json_object_array_get_idx(entries, i), &j->plan.entries[i]);
+                j->plan.n = i + 1; /* so rk_journal_free() frees a partial entry */
+                if (r < 0) {
+                        snprintf(err, errlen, "entry %zu malformed", i + 1);
+                        return r;
+                }
+        }
+        if (strcmp(then, "reboot") != 0 && strcmp(then, "poweroff") != 0 && strcmp(then, "none") != 0) {
+                snprintf(err, errlen, "unknown final action '%s'", then);
+                return -EBADMSG;
+        }
+        j->plan.n = n;
+        j->next = (size_t) next;
+        j->offset = (uint64_t) offset;
+        j->started = (uint64_t) started;
+        j->zeroize = json_object_get_boolean(zero);
+        if (!(j->then = strdup(then)))
+                return -ENOMEM;
+        if (get_int(o, "saved-reserved", &reserved) == 0 && get_string(o, "saved-reserved-path", &rpath) == 0) {
+                j->saved_reserved = reserved;
+                if (!(j->saved_reserved_path = strdup(rpath)))
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* The journal's directory, created on demand (0700: it names what is being
+ * wiped), and the file name inside it. */
+static int open_dir(int root_fd, const char *path, bool create, const char **ret_name) {
+        _cleanup_free_ char *copy = strdup(rk_path_relative(path));
+        if (!copy)
+                return -ENOMEM;
+        char *slash = strrchr(copy, '/');
+        *ret_name = strrchr(path, '/') + 1;
+        if (!slash) {
+                int fd = fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
+                return fd < 0 ? -errno : fd;
+        }
+        *slash = 0;
+        if (create)
+                return rk_mkdir_p_at(root_fd, copy, 0700);
+        return rk_openat2(root_fd, copy, O_RDONLY | O_DIRECTORY, 0, RK_RESOLVE_STRICT);
+}
+
+int rk_journal_load(int root_fd, const char *path, struct rk_journal *j, char *err, size_t errlen) {
+        _cleanup_free_ char *text = NULL;
+        int r = rk_read_at(root_fd, rk_path_relative(path), RK_RESOLVE_STRICT, JOURNAL_MAX_SIZE, &text, NULL);
+        if (r < 0) {
+                snprintf(err, errlen, "%s: %s", path, strerror(-r));
+                return r;
+        }
+        char why[256] = "";
+        r = rk_journal_parse(j, text, why, sizeof why);
+        if (r < 0) {
+                snprintf(err, errlen, "%s: corrupt journal: %s", path, why);
+                return r;
+        }
+        return 0;
+}
+
+int rk_journal_save(int root_fd, const char *path, const struct rk_journal *j) {
+        const char *name;
+        _cleanup_close_ int dfd = open_dir(root_fd, path, true, &name);
+        if (dfd < 0)
+                return dfd;
+        _cleanup_free_ char *text = NULL;
+        int r = rk_journal_format(j, &text);
+        if (r < 0)
+                return r;
+        return rk_write_atomic_at(dfd, name, text, strlen(text), 0600);
+}
+
+int rk_journal_remove(int root_fd, const char *path) {
+        const char *name;
+        _cleanup_close_ int dfd = open_dir(root_fd, path, false, &name);
+        if (dfd == -ENOENT)
+                return 0;
+        if (dfd < 0)
+                return dfd;
+        if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+                return -errno;
+        return rk_fsync_dir(dfd);
+}

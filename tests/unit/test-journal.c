@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Unit tests of the factory-reset journal (journal.c): format/parse round
+ * trip, refusal of anything malformed, save/load/remove on a temp root. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "journal.h"
+#include "util.h"
+
+static void make_plan(struct rk_journal *j) {
+        char err[256];
+        rk_journal_init(j);
+        assert_int_equal(rk_manifest_parse_string(&j->plan,
+                "remove /var/log/*\n"
+                "keep-newest /etc/128technology/*.xml 1\n"
+                "delete-users - 1000\n"
+                "reset-password root @/usr/lib/resetkit/root.hash\n"
+                "zero-free-space /\n", "ssr.conf", err, sizeof err), 0);
+        j->then = strdup("reboot");
+        j->zeroize = true;
+        j->started = 1700000000;
+        j->next = 2;
+        j->offset = 123456789;
+}
+
+static void test_round_trip(void **state) {
+        struct rk_journal j, k;
+        char err[256] = "";
+        _cleanup_free_ char *text = NULL, *text2 = NULL;
+        make_plan(&j);
+        j.saved_reserved = 4096;
+        j.saved_reserved_path = strdup("/sys/fs/ext4/loop0/reserved_clusters");
+        assert_int_equal(rk_journal_format(&j, &text), 0);
+        rk_journal_init(&k);
+        assert_int_equal(rk_journal_parse(&k, text, err, sizeof err), 0);
+        assert_int_equal(k.plan.n, 5);
+        assert_int_equal(k.next, 2);
+        assert_int_equal(k.offset, 123456789);
+        assert_true(k.zeroize);
+        assert_string_equal(k.then, "reboot");
+        assert_int_equal(k.plan.entries[1].action, RK_MF_KEEP_NEWEST);
+        assert_int_equal(k.plan.entries[1].number, 1);
+        assert_string_equal(k.plan.entries[3].arg, "@/usr/lib/resetkit/root.hash");
+        assert_string_equal(k.plan.entries[4].file, "ssr.conf");
+        assert_int_equal(k.plan.entries[4].line, 5);
+        assert_int_equal(k.saved_reserved, 4096);
+        assert_int_equal(rk_journal_format(&k, &text2), 0);
+        assert_string_equal(text, text2);
+        rk_journal_free(&j);
+        rk_journal_free(&k);
+}
+
+static void expect_bad(const char *text) {
+        struct rk_journal j;
+        char err[256] = "";
+        rk_journal_init(&j);
+        assert_int_equal(rk_journal_parse(&j, text, err, sizeof err), -EBADMSG);
+        assert_true(err[0] != 0);
+        rk_journal_free(&j);
+}
+
+static void test_malformed(void **state) {
+        expect_bad("");
+        expect_bad("{");
+        expect_bad("[]");
+        expect_bad("{\"version\": 2}");
+        expect_bad("{\"version\": 1, \"state\": \"done\"}");
+        expect_bad("{\"version\":1,\"state\":\"in-progress\",\"started\":0,\"then\":\"none\",\"zeroize\":true,"
+                   "\"next\":3,\"offset\":0,\"entries\":[]}");
+        expect_bad("{\"version\":1,\"state\":\"in-progress\",\"started\":0,\"then\":\"none\",\"zeroize\":true,"
+                   "\"next\":0,\"offset\":-1,\"entries\":[]}");
+        expect_bad("{\"version\":1,\"state\":\"in-progress\",\"started\":0,\"then\":\"none\",\"zeroize\":true,"
+                   "\"next\":0,\"offset\":0,\"entries\":[{\"action\":\"explode\",\"path\":\"/\",\"number\":0,"
+                   "\"file\":\"x\",\"line\":1}]}");
+}
+
+static void test_files(void **state) {
+        char tmpl[] = "/tmp/rk-journal-XXXXXX";
+        assert_non_null(mkdtemp(tmpl));
+        int root = open(tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(root >= 0);
+        struct rk_journal j, k;
+        char err[256] = "";
+        make_plan(&j);
+        rk_journal_init(&k);
+        const char *path = "/var/lib/resetkit/factory-reset.journal";
+        assert_int_equal(rk_journal_load(root, path, &k, err, sizeof err), -ENOENT);
+        assert_int_equal(rk_journal_save(root, path, &j), 0);
+        struct stat st;
+        assert_int_equal(fstatat(root, "var/lib/resetkit/factory-reset.journal", &st, 0), 0);
+        assert_int_equal(st.st_mode & 07777, 0600);
+        assert_int_equal(fstatat(root, "var/lib/resetkit", &st, 0), 0);
+        assert_int_equal(st.st_mode & 07777, 0700);
+        assert_int_equal(rk_journal_load(root, path, &k, err, sizeof err), 0);
+        assert_int_equal(k.next, 2);
+        assert_int_equal(rk_journal_remove(root, path), 0);
+        assert_int_equal(rk_journal_remove(root, path), 0);
+        rk_journal_free(&k);
+        assert_int_equal(rk_journal_load(root, path, &k, err, sizeof err), -ENOENT);
+        rk_journal_free(&j);
+        rk_journal_free(&k);
+        close(root);
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", tmpl);
+        assert_int_equal(system(cmd), 0);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_round_trip),
+                cmocka_unit_test(test_malformed),
+                cmocka_unit_test(test_files),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
