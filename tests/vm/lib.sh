@@ -74,3 +74,18 @@ gpiosim_start() {
         [ -c "$GS_CHIP" ] && [ -f "$GS_PULL" ] || fail "gpio-sim chip did not appear"
 }
 gpio_set() { echo "pull-$1" >"$GS_PULL"; }   # up | down
+
+# powercut: tell the runner to cut the power now (a `vm-boot: cut-at
+# RK-VM-CUT-NOW` boot) and wait for it.  Whatever the guest had not written
+# to its virtio disk is lost, as in a real power cut.
+powercut() {
+        echo "RK-VM-CUT-NOW $*"
+        sleep 600
+        fail "the power was not cut"
+}
+
+# mount_disk DEV DIR: mount an ext4 disk (replaying its journal after a cut)
+mount_disk() {
+        mkdir -p "$2"
+        mount -t ext4 "$1" "$2" || fail "cannot mount $1"
+}
