@@ -9,7 +9,7 @@ RESETCTL=$RK_VM_BUILD/src/resetctl/resetctl
 FAILSAFE=$RK_VM_BUILD/src/reset-failsafe/reset-failsafe
 
 say() { echo "[$RK_VM_NAME] $*"; }
-fail() { echo "FAIL: $*"; exit 1; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
 ok() { read -r _up _ </proc/uptime; echo "ok: $* [${_up}s]"; }
 
@@ -53,9 +53,10 @@ uinput_start() {
         wait_for "$UI_OUT" ' ready ' || fail "vm-uinput did not start"
         UI_DEV=$(awk '/ ready /{ print $3 }' "$UI_OUT")
         UI_SYS=$(awk '/ ready /{ print $4 }' "$UI_OUT")
-        LED_R=/sys/class/leds/$UI_SYS::misc
-        LED_G=/sys/class/leds/$UI_SYS::mail
-        LED_B=/sys/class/leds/$UI_SYS::charging
+        UI_LEDSYS=$(awk '/ ready /{ print $5 }' "$UI_OUT")
+        LED_R=/sys/class/leds/$UI_LEDSYS::misc
+        LED_G=/sys/class/leds/$UI_LEDSYS::mail
+        LED_B=/sys/class/leds/$UI_LEDSYS::charging
 }
 ui() { echo "$*" >&7; }
 uinput_stop() { exec 7>&-; wait "$UI_PID" 2>/dev/null || true; }
@@ -88,4 +89,105 @@ powercut() {
 mount_disk() {
         mkdir -p "$2"
         mount -t ext4 "$1" "$2" || fail "cannot mount $1"
+}
+
+# ---- resetd ----------------------------------------------------------------
+# Millisecond windows: reboot 300, rescue 900, factory 1500, cancel 2100;
+# the holds below sit in the middle of each (+-300 ms of margin: emulation
+# jitter, not resetd, is what the margin is for — resetd measures with the
+# kernel's timestamps).
+T_REBOOT=300 T_RESCUE=900 T_FACTORY=1500 T_CANCEL=2100
+HOLD_NONE=150 HOLD_REBOOT=600 HOLD_RESCUE=1200 HOLD_FACTORY=1800 HOLD_CANCEL=2500
+RD_ROOT=/tmp/root RD_LOG=/tmp/resetd.log RD_MARK=/tmp/rebooted
+
+# rd_root: a small appliance tree for resetd's actions: a store whose
+# running configuration is "second" and rescue "first", a factory
+# configuration, a manifest removing a secret, and a reboot-command that only
+# writes a marker.  rd_conf SOURCE LED [EXTRA LINES]: its resetd.conf.
+rd_root() {
+        "$RESETCTL" --help 2>&1 | grep -q 'rescue save' || skip "needs the configuration store (resetctl rescue save)"
+        "$RESETCTL" --help 2>&1 | grep -q 'factory-reset' || skip "needs resetctl factory-reset"
+        R=$RD_ROOT
+        mkdir -p "$R/etc/resetkit" "$R/usr/lib/resetkit/factory-reset.d" "$R/var/lib/secret"
+        echo '{"doc": "factory"}' >"$R/usr/lib/resetkit/factory-config.json"
+        printf 'remove /var/lib/secret/*\nfactory-config -\n' >"$R/usr/lib/resetkit/factory-reset.d/vm.conf"
+        echo "private key" >"$R/var/lib/secret/key"
+        : >"$R/etc/resetkit/resetd.conf"
+        echo '{"doc": "first"}' >/tmp/first.json
+        echo '{"doc": "second"}' >/tmp/second.json
+        "$RESETCTL" --root "$R" config commit /tmp/first.json >/dev/null 2>&1 || fail "store: commit first"
+        "$RESETCTL" --root "$R" rescue save >/dev/null 2>&1 || fail "store: rescue save"
+        "$RESETCTL" --root "$R" config commit /tmp/second.json >/dev/null 2>&1 || fail "store: commit second"
+        rm -f "$RD_MARK"
+}
+rd_conf() {
+        {
+                printf '[button]\nsource = %s\ndebounce-ms = 30\n' "$1"
+                printf '[timing]\nreboot-ms = %s\nrescue-ms = %s\nfactory-ms = %s\ncancel-ms = %s\n' \
+                        $T_REBOOT $T_RESCUE $T_FACTORY $T_CANCEL
+                printf '[led]\ndevice = %s\n' "$2"
+                printf '[actions]\nreboot-command = echo reboot >>%s\n' "$RD_MARK"
+                shift 2
+                for l in "$@"; do echo "$l"; done
+        } >"$RD_ROOT/etc/resetkit/resetd.conf"
+}
+rd_running() { "$RESETCTL" --root "$RD_ROOT" config show 2>/dev/null; }
+
+# rd_start [resetd options]: resetd in the foreground on RD_ROOT, log in RD_LOG
+rd_start() {
+        : >"$RD_LOG"
+        "$RESETD" --root "$RD_ROOT" --foreground "$@" >>"$RD_LOG" 2>&1 &
+        RD_PID=$!
+        _t=10000
+        until grep -q 'ready' "$RD_LOG"; do
+                if ! kill -0 "$RD_PID" 2>/dev/null; then
+                        grep -q 'not built yet' "$RD_LOG" && skip "needs resetd's button loop (resetd: $(cat "$RD_LOG"))"
+                        sed 's/^/    | /' "$RD_LOG"; fail "resetd exited before it was ready"
+                fi
+                [ "$_t" -gt 0 ] || { sed 's/^/    | /' "$RD_LOG"; fail "resetd did not get ready"; }
+                sleep 0.05; _t=$((_t - 50))
+        done
+}
+rd_stop() {
+        kill "$RD_PID" 2>/dev/null || true
+        wait "$RD_PID" 2>/dev/null || true
+}
+# rd_count REGEX: how many lines of resetd's log match
+rd_count() { grep -Ec -- "$1" "$RD_LOG" || true; }
+# rd_wait REGEX N [TIMEOUT_MS]: until N lines match
+rd_wait() {
+        _t=${3:-15000}
+        while [ "$(rd_count "$1")" -lt "$2" ]; do
+                [ "$_t" -gt 0 ] || { sed 's/^/    | /' "$RD_LOG"; fail "resetd: no ${2}x /$1/"; }
+                sleep 0.05
+                _t=$((_t - 50))
+        done
+}
+# rd_released_ms N: the hold measured by resetd for the N-th release
+rd_released_ms() {
+        grep -o 'released after [0-9]* ms' "$RD_LOG" | sed -n "${1}p" | awk '{ print $3 }'
+}
+# near A B TOL: |A - B| <= TOL
+near() { [ "$1" -ge $(($2 - $3)) ] && [ "$1" -le $(($2 + $3)) ]; }
+
+# led_state DIR: "trigger=NAME brightness=N" as sysfs shows it; a blinking
+# trigger's settings instead of its ever-changing brightness
+led_state() {
+        _trig=$(sed -n 's/.*\[\([^]]*\)\].*/\1/p' "$1/trigger")
+        printf 'trigger=%s' "$_trig"
+        case $_trig in
+        timer) printf ' delay_on=%s delay_off=%s' "$(cat "$1/delay_on")" "$(cat "$1/delay_off")" ;;
+        pattern) printf ' pattern=%s repeat=%s' "$(cat "$1/pattern" | tr ' ' ,)" "$(cat "$1/repeat")" ;;
+        *) printf ' brightness=%s' "$(cat "$1/brightness")" ;;
+        esac
+        echo
+}
+# led_first CODE VALUE FROM_MS: time of the first EV_LED CODE=VALUE at or
+# after FROM_MS in the uinput LED log (empty when none)
+led_first() {
+        awk -v c="$1" -v v="$2" -v t="$3" '$1 >= t && $3 == c && $4 == v { print $1; exit }' "$UI_LED_LOG"
+}
+# led_changes CODE FROM_MS TO_MS: how many EV_LED changes of CODE in between
+led_changes() {
+        awk -v c="$1" -v a="$2" -v b="$3" '$1 >= a && $1 < b && $3 == c { n++ } END { print n + 0 }' "$UI_LED_LOG"
 }

@@ -3,16 +3,19 @@
  *
  *   vm-uinput [--name NAME] [--key CODE] [--led-log FILE] [--down]
  *
- * Creates an input device with EV_KEY (KEY_RESTART by default) and EV_LED
- * (LED_MISC, LED_MAIL, LED_CHARGING), so input-leds gives it three real LED
- * class devices /sys/class/leds/inputN::misc|mail|charging.  --down creates
- * it with the key already held (a button held at power-on).  It prints
- * "ready /dev/input/eventN inputN" once the node exists, then reads
+ * Creates an input device NAME with EV_KEY (KEY_RESTART by default) and a
+ * second one, NAME-leds, with EV_LED (LED_MISC, LED_MAIL, LED_CHARGING), so
+ * input-leds gives three real LED class devices
+ * /sys/class/leds/inputM::misc|mail|charging.  --down creates the button
+ * already held (held at power-on).  It prints
+ * "<ms> ready /dev/input/eventN inputN inputM" (the button's node, the
+ * button's and the LEDs' input devices) once the nodes exist, then reads
  * commands, one a line, from stdin:
  *
  *   down | up          press / release (EV_KEY + SYN_REPORT)
  *   sleep MS           wait
- *   hold MS            down, wait MS exactly (absolute monotonic deadline), up
+ *   hold MS            down, wait MS exactly (absolute monotonic deadline), up;
+ *                      prints "<ms> held MS ms (<measured> ms measured) down-at <ms>"
  *   flood N down|up    N press/release pairs in ONE write, then the given final
  *                      state: more than a reader's buffer holds, so its next
  *                      read gets SYN_DROPPED
@@ -37,7 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static const int leds[] = { LED_MISC, LED_MAIL, LED_CHARGING };
+static const int leds_codes[] = { LED_MISC, LED_MAIL, LED_CHARGING };
 
 static uint64_t now_ms(void) {
         struct timespec ts;
@@ -144,6 +147,26 @@ static void *read_leds(void *p) {
         return NULL;
 }
 
+static int create_device(const char *name, int code, bool leds) {
+        int fd = open("/dev/uinput", O_RDWR | O_CLOEXEC);
+        if (fd < 0)
+                die("/dev/uinput");
+        if (leds) {
+                if (ioctl(fd, UI_SET_EVBIT, EV_LED) < 0)
+                        die("UI_SET_EVBIT");
+                for (size_t i = 0; i < sizeof(leds_codes) / sizeof(leds_codes[0]); i++)
+                        if (ioctl(fd, UI_SET_LEDBIT, leds_codes[i]) < 0)
+                                die("UI_SET_LEDBIT");
+        } else if (ioctl(fd, UI_SET_EVBIT, EV_KEY) < 0 || ioctl(fd, UI_SET_KEYBIT, code) < 0)
+                die("UI_SET_KEYBIT");
+        struct uinput_setup us = { .id = { .bustype = BUS_HOST, .vendor = 0x1d6b,
+                                           .product = leds ? 0x0105 : 0x0104, .version = 1 } };
+        snprintf(us.name, sizeof(us.name), "%s", name);
+        if (ioctl(fd, UI_DEV_SETUP, &us) < 0 || ioctl(fd, UI_DEV_CREATE) < 0)
+                die("UI_DEV_CREATE");
+        return fd;
+}
+
 static int find_event_node(int fd, char *sysname, size_t sz, char *node, size_t nsz) {
         if (ioctl(fd, UI_GET_SYSNAME(sz), sysname) < 0)
                 return -errno;
@@ -184,28 +207,24 @@ int main(int argc, char **argv) {
                 }
         }
 
-        int fd = open("/dev/uinput", O_RDWR | O_CLOEXEC);
-        if (fd < 0)
-                die("/dev/uinput");
-        if (ioctl(fd, UI_SET_EVBIT, EV_KEY) < 0 || ioctl(fd, UI_SET_KEYBIT, code) < 0 ||
-            ioctl(fd, UI_SET_EVBIT, EV_LED) < 0)
-                die("UI_SET_*BIT");
-        for (size_t i = 0; i < sizeof(leds) / sizeof(leds[0]); i++)
-                if (ioctl(fd, UI_SET_LEDBIT, leds[i]) < 0)
-                        die("UI_SET_LEDBIT");
-        struct uinput_setup us = { .id = { .bustype = BUS_HOST, .vendor = 0x1d6b,
-                                           .product = 0x0104, .version = 1 } };
-        snprintf(us.name, sizeof(us.name), "%s", name);
-        if (ioctl(fd, UI_DEV_SETUP, &us) < 0 || ioctl(fd, UI_DEV_CREATE) < 0)
-                die("UI_DEV_CREATE");
+        /* Two devices, as on the hardware (gpio-keys and the LEDs are
+         * separate): the button with EV_KEY only, the LEDs with EV_LED only.
+         * One device with both would skew the key's timestamps: input-leds
+         * injects EV_LED without a SYN_REPORT, so the kernel stamps the
+         * next key event with the time of the LED change. */
+        int fd = create_device(name, code, false);
+        char ledname[UINPUT_MAX_NAME_SIZE];
+        snprintf(ledname, sizeof(ledname), "%s-leds", name);
+        int lfd = create_device(ledname, 0, true);
 
-        char sysname[64], node[64];
-        if (find_event_node(fd, sysname, sizeof(sysname), node, sizeof(node)) < 0)
+        char sysname[64], node[64], ledsys[64], lnode[64];
+        if (find_event_node(fd, sysname, sizeof(sysname), node, sizeof(node)) < 0 ||
+            find_event_node(lfd, ledsys, sizeof(ledsys), lnode, sizeof(lnode)) < 0)
                 die("no /dev/input/event node appeared");
         if (down && key(fd, code, 1) < 0)
                 die("initial press");
 
-        struct led_reader lr = { .fd = fd };
+        struct led_reader lr = { .fd = lfd };
         if (led_log) {
                 lr.log = fopen(led_log, "ae");
                 if (!lr.log)
@@ -216,7 +235,7 @@ int main(int argc, char **argv) {
                 die("pthread_create");
 
         setvbuf(stdout, NULL, _IOLBF, 0);
-        printf("%llu ready %s %s\n", (unsigned long long) now_ms(), node, sysname);
+        printf("%llu ready %s %s %s\n", (unsigned long long) now_ms(), node, sysname, ledsys);
 
         char line[256];
         while (fgets(line, sizeof(line), stdin)) {
@@ -237,8 +256,9 @@ int main(int argc, char **argv) {
                         sleep_until(t0 + n * 1000000ULL);
                         if (r == 0)
                                 r = key(fd, code, 0);
-                        printf("%llu held %lu ms (%.1f ms measured)\n",
-                               (unsigned long long) now_ms(), n, (now_ns() - t0) / 1e6);
+                        printf("%llu held %lu ms (%.1f ms measured) down-at %llu\n",
+                               (unsigned long long) now_ms(), n, (now_ns() - t0) / 1e6,
+                               (unsigned long long) (t0 / 1000000ULL));
                 } else if (strcmp(cmd, "flood") == 0) {
                         char fin[8] = "";
                         if (sscanf(arg, "%lu %7s", &n, fin) != 2 ||
@@ -260,5 +280,6 @@ int main(int argc, char **argv) {
                 }
         }
         ioctl(fd, UI_DEV_DESTROY);
+        ioctl(lfd, UI_DEV_DESTROY);
         return 0;
 }
