@@ -191,3 +191,7 @@ led_first() {
 led_changes() {
         awk -v c="$1" -v a="$2" -v b="$3" '$1 >= a && $1 < b && $3 == c { n++ } END { print n + 0 }' "$UI_LED_LOG"
 }
+# led_value_at CODE T: the LED's value at T (its last EV_LED at or before T)
+led_value_at() {
+        awk -v c="$1" -v t="$2" '$1 <= t && $3 == c { v = $4 } END { print v }' "$UI_LED_LOG"
+}
