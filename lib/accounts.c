@@ -557,16 +557,13 @@ static int open_dir_strict(int root_fd, const char *rel) {
         return rk_openat2(root_fd, rel, O_RDONLY | O_DIRECTORY, 0, RK_RESOLVE_STRICT);
 }
 
-/* Remove dir/NAME (file, symlink or tree).  owner_uid: only if owned by it
- * ((uid_t) -1: any owner). */
-static int remove_named(int root_fd, const char *dir, const char *name, uid_t owner_uid, bool files_only,
+/* Remove dir/NAME (file, symlink or tree), dfd being dir.  owner_uid:
+ * only if owned by it ((uid_t) -1: any owner). */
+static int remove_named(int dfd, const char *dir, const char *name, uid_t owner_uid, bool files_only,
                         struct rk_log *log) {
-        _cleanup_close_ int dfd = open_dir_strict(root_fd, dir);
-        if (dfd == -ENOENT || dfd == -ELOOP || dfd == -ENOTDIR)
-                return 0; /* none, or a symlink (Debian's var/spool/mail -> ../mail): the real one is handled */
-        if (dfd < 0)
-                return rk_log_errno(log, dfd, "accounts: %s: %s", dir, strerror(-dfd));
         struct stat s;
+        if (dfd < 0)
+                return 0;
         if (fstatat(dfd, name, &s, AT_SYMLINK_NOFOLLOW) < 0)
                 return errno == ENOENT ? 0 : rk_log_errno(log, errno, "accounts: %s/%s: %m", dir, name);
         if (owner_uid != (uid_t) -1 && s.st_uid != owner_uid) {
@@ -594,6 +591,52 @@ static int remove_named(int root_fd, const char *dir, const char *name, uid_t ow
         return 0;
 }
 
+/* Where a user's spool files are, opened once per run. */
+static const struct spool_desc {
+        const char *dir;
+        bool owner_only; /* userdel: the mail spool goes only when it is the user's */
+        bool files_only;
+} spool_desc[] = {
+        { "var/mail", true, false },
+        { "var/spool/mail", true, false },
+        /* crontabs are named after the user whoever owns them (the user on
+         * Debian, root on RHEL) */
+        { "var/spool/cron/crontabs", false, true },
+        { "var/spool/cron", false, true },
+};
+
+struct user_dirs {
+        int spool[RK_ELEMENTSOF(spool_desc)];
+        char *home_parent; /* consecutive homes share a parent: keep it open */
+        int home_parent_fd;
+};
+
+static void user_dirs_done(struct user_dirs *d) {
+        for (size_t i = 0; i < RK_ELEMENTSOF(d->spool); i++)
+                rk_closep(&d->spool[i]);
+        rk_closep(&d->home_parent_fd);
+        free(d->home_parent);
+}
+
+static int user_dirs_open(int root_fd, struct user_dirs *d, struct rk_log *log) {
+        *d = (struct user_dirs) { .home_parent_fd = -1 };
+        for (size_t i = 0; i < RK_ELEMENTSOF(spool_desc); i++)
+                d->spool[i] = -1;
+        for (size_t i = 0; i < RK_ELEMENTSOF(spool_desc); i++) {
+                int fd = open_dir_strict(root_fd, spool_desc[i].dir);
+                /* none, or a symlink (Debian's var/spool/mail -> ../mail):
+                 * the real directory is in the list too */
+                if (fd == -ENOENT || fd == -ELOOP || fd == -ENOTDIR)
+                        continue;
+                if (fd < 0) {
+                        user_dirs_done(d);
+                        return rk_log_errno(log, fd, "accounts: %s: %s", spool_desc[i].dir, strerror(-fd));
+                }
+                d->spool[i] = fd;
+        }
+        return 0;
+}
+
 /* passwd's home field -> a path relative to the root, or NULL when it is
  * not one we may remove ("/", relative, "..", empty). */
 static char *home_relative(const char *home) {
@@ -618,19 +661,46 @@ static char *home_relative(const char *home) {
         return strdup(rel);
 }
 
-static bool home_shared(const char *home, const struct rk_pw_table *t, const struct rk_pw_deletion *sel) {
-        _cleanup_free_ char *a = home_relative(home);
-        for (size_t i = 0; a && i < t->n; i++) {
-                if (rk_pw_deletion_has_user(sel, t->entries[i].name))
-                        continue;
-                _cleanup_free_ char *b = home_relative(t->entries[i].home);
-                if (b && strcmp(a, b) == 0)
-                        return true;
-        }
-        return false;
+static int cmp_str(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-static int remove_home(int root_fd, const struct rk_pw_entry *u, bool shared, struct rk_log *log) {
+/* The homes of the users who stay, normalised and sorted: a home one of
+ * them shares is never removed.  Built once: 10,000 deletions must not
+ * scan the table 10,000 times. */
+static int remaining_homes(const struct rk_pw_table *t, const struct rk_pw_deletion *sel,
+                           char ***ret, size_t *ret_n) {
+        _cleanup_free_ char **del = calloc(sel->n_users + 1, sizeof(char *));
+        char **homes = calloc(t->n + 1, sizeof(char *));
+        size_t n = 0;
+        if (!del || !homes) {
+                free(homes);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < sel->n_users; i++)
+                del[i] = sel->users[i].name;
+        qsort(del, sel->n_users, sizeof(char *), cmp_str);
+        for (size_t i = 0; i < t->n; i++) {
+                char *key = t->entries[i].name;
+                if (bsearch(&key, del, sel->n_users, sizeof(char *), cmp_str))
+                        continue;
+                char *h = home_relative(t->entries[i].home);
+                if (h)
+                        homes[n++] = h;
+        }
+        qsort(homes, n, sizeof(char *), cmp_str);
+        *ret = homes;
+        *ret_n = n;
+        return 0;
+}
+
+static bool home_shared(const char *home, char *const *kept_homes, size_t n) {
+        _cleanup_free_ char *a = home_relative(home);
+        return a && bsearch(&a, kept_homes, n, sizeof(char *), cmp_str);
+}
+
+static int remove_home(int root_fd, struct user_dirs *ud, const struct rk_pw_entry *u, bool shared,
+                       struct rk_log *log) {
         _cleanup_free_ char *rel = home_relative(u->home);
         if (!rel) {
                 if (!rk_isempty(u->home))
@@ -649,7 +719,15 @@ static int remove_home(int root_fd, const struct rk_pw_entry *u, bool shared, st
                 dir = rel;
                 base = slash + 1;
         }
-        _cleanup_close_ int pfd = open_dir_strict(root_fd, dir);
+        if (!rk_streq(ud->home_parent, dir)) {
+                rk_closep(&ud->home_parent_fd);
+                free(ud->home_parent);
+                ud->home_parent = strdup(dir);
+                if (!ud->home_parent)
+                        return -ENOMEM;
+                ud->home_parent_fd = open_dir_strict(root_fd, dir);
+        }
+        int pfd = ud->home_parent_fd;
         if (pfd == -ENOENT)
                 return 0;
         if (pfd == -ELOOP || pfd == -EXDEV || pfd == -ENOTDIR) {
@@ -683,24 +761,46 @@ static int remove_home(int root_fd, const struct rk_pw_entry *u, bool shared, st
         return 0;
 }
 
-static int remove_user_files(int root_fd, const struct rk_pw_entry *u, bool home_is_shared, struct rk_log *log) {
-        int r = remove_home(root_fd, u, home_is_shared, log);
+static int remove_user_files(int root_fd, struct user_dirs *ud, const struct rk_pw_entry *u, bool home_is_shared,
+                             struct rk_log *log) {
+        int r = remove_home(root_fd, ud, u, home_is_shared, log);
         if (r < 0)
                 return r;
         if (!name_is_component(u->name)) {
                 rk_warn(log, "accounts: user name \"%s\" is not a file name: no mail spool or crontab removed", u->name);
                 return 0;
         }
-        /* userdel: the spool goes only when it is the user's */
-        r = remove_named(root_fd, "var/mail", u->name, u->uid, false, log);
-        if (r >= 0)
-                r = remove_named(root_fd, "var/spool/mail", u->name, u->uid, false, log);
-        /* crontabs are named after the user whoever owns them (root on
-         * RHEL, the user on Debian) */
-        if (r >= 0)
-                r = remove_named(root_fd, "var/spool/cron/crontabs", u->name, (uid_t) -1, true, log);
-        if (r >= 0)
-                r = remove_named(root_fd, "var/spool/cron", u->name, (uid_t) -1, true, log);
+        for (size_t i = 0; i < RK_ELEMENTSOF(spool_desc); i++) {
+                const struct spool_desc *sd = &spool_desc[i];
+                r = remove_named(ud->spool[i], sd->dir, u->name, sd->owner_only ? u->uid : (uid_t) -1,
+                                 sd->files_only, log);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int remove_all_user_files(int root_fd, const struct rk_pw_table *t, const struct rk_pw_deletion *sel,
+                                 struct rk_log *log) {
+        if (sel->n_users == 0)
+                return 0;
+        _cleanup_strv_free_ char **kept_homes = NULL;
+        size_t n_kept_homes = 0;
+        int r = remaining_homes(t, sel, &kept_homes, &n_kept_homes);
+        if (r < 0)
+                return r;
+        struct user_dirs ud;
+        r = user_dirs_open(root_fd, &ud, log);
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < sel->n_users; k++) {
+                bool shared = home_shared(sel->users[k].home, kept_homes, n_kept_homes);
+                r = remove_user_files(root_fd, &ud, &sel->users[k], shared, log);
+                if (r < 0)
+                        break;
+                RK_FAULT("accounts:user-files");
+        }
+        user_dirs_done(&ud);
         return r;
 }
 
@@ -790,13 +890,9 @@ int rk_accounts_delete(int root_fd, const struct rk_accounts_plan *p, struct rk_
                 if (i == I_PASSWD) {
                         /* everything but passwd is done: now the files of
                          * the users, while passwd still lists them */
-                        for (size_t k = 0; k < sel.n_users; k++) {
-                                bool shared = home_shared(sel.users[k].home, &t, &sel);
-                                r = remove_user_files(root_fd, &sel.users[k], shared, log);
-                                if (r < 0)
-                                        goto out;
-                                RK_FAULT("accounts:user-files");
-                        }
+                        r = remove_all_user_files(root_fd, &t, &sel, log);
+                        if (r < 0)
+                                goto out;
                 }
                 r = write_db(etc_fd, i, &f[i], log);
                 if (r < 0)

@@ -37,12 +37,9 @@ static int stage_of(enum rk_mf_action a) {
         case RK_MF_FACTORY_CONFIG: return 5;
         case RK_MF_ZERO_PARTITION: return 6;
         case RK_MF_ZERO_FREE_SPACE: return 7;
+        case _RK_MF_ACTION_MAX: break;
         }
         return 9;
-}
-
-static bool is_zero_step(enum rk_mf_action a) {
-        return a == RK_MF_ZERO_PARTITION || a == RK_MF_ZERO_FREE_SPACE;
 }
 
 /* Stable: entries of one stage keep their drop-in order. */
@@ -233,6 +230,7 @@ static int plan_entry(struct engine *e, const struct rk_mf_entry *en, json_objec
         case RK_MF_RESET_PASSWORD: return plan_password(e, en, item, dry);
         case RK_MF_FACTORY_CONFIG: return plan_factory_config(e, en, item, dry);
         case RK_MF_ZERO_PARTITION: case RK_MF_ZERO_FREE_SPACE: return plan_zero(e, en, item, dry);
+        case _RK_MF_ACTION_MAX: break;
         }
         return -EINVAL;
 }

@@ -706,6 +706,13 @@ static int load_object(struct rk_store *s, const struct rk_store_entry *e, const
                        "configuration is not loaded", s->path, file, RK_STORE_MAX_SIZE, name);
                 return -EBADMSG;
         }
+        if (r == -ELOOP || r == -EINVAL || r == -EISDIR) {
+                /* objects are regular files we wrote: anything else was put there */
+                rk_err(LOG(s), "%s/" RK_STORE_OBJECTS "/%s: corrupt: not a regular file (%s); the %s "
+                       "configuration is not loaded", s->path, file,
+                       r == -ELOOP ? "a symbolic link" : r == -EISDIR ? "a directory" : "a special file", name);
+                return -EBADMSG;
+        }
         if (r < 0)
                 return rk_log_errno(LOG(s), r, "%s/" RK_STORE_OBJECTS "/%s: cannot read the %s configuration: %s",
                                     s->path, file, name, strerror(-r));

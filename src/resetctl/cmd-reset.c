@@ -21,7 +21,9 @@ static int verb_factory_reset(struct rk_ctx *ctx, int argc, char **argv) {
 
         /* argv[0] is the first argument after the verb: getopt wants a
          * program name in front */
-        char *args[argc + 2];
+        _cleanup_free_ char **args = calloc((size_t) argc + 2, sizeof(char *));
+        if (!args)
+                return RK_EXIT_FAILURE;
         args[0] = (char *) "factory-reset";
         for (int i = 0; i < argc; i++)
                 args[i + 1] = argv[i];

@@ -3,6 +3,7 @@
 #include <getopt.h>
 
 #include "ctx.h"
+#include "daemon.h"
 #include "exitcode.h"
 #include "rk-build-config.h"
 
@@ -33,14 +34,14 @@ int main(int argc, char **argv) {
                 {}
         };
         const char *root = NULL, *config = NULL;
-        bool check = false;
+        bool check = false, foreground = false;
         int c;
 
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
                 switch (c) {
                 case OPT_ROOT: root = optarg; break;
                 case OPT_CONFIG: config = optarg; break;
-                case OPT_FOREGROUND: break;
+                case OPT_FOREGROUND: foreground = true; break;
                 case OPT_CHECK: check = true; break;
                 case 'h': usage(stdout); return RK_EXIT_OK;
                 case OPT_VERSION: printf("resetd %s\n", RK_VERSION); return RK_EXIT_OK;
@@ -57,12 +58,16 @@ int main(int argc, char **argv) {
                 rk_ctx_close(&ctx);
                 return r == -EINVAL ? RK_EXIT_USAGE : RK_EXIT_FAILURE;
         }
-        int ret = RK_EXIT_OK;
+        int ret;
         if (check)
                 ret = rk_config_dump(&ctx.cfg, stdout) < 0 ? RK_EXIT_FAILURE : RK_EXIT_OK;
         else {
-                rk_err(&ctx.log, "the button loop is not built yet (issue 5)");
-                ret = RK_EXIT_FAILURE;
+                const struct rk_daemon_opts o = {
+                        .config_path = config,
+                        .foreground = foreground,
+                        .ops = &rk_default_action_ops,
+                };
+                ret = rk_daemon_run(&ctx, &o);
         }
         rk_ctx_close(&ctx);
         return ret;

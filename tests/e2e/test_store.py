@@ -253,6 +253,15 @@ def test_missing_object(full):
     unchanged(full, "rescue", "save", code=INTEGRITY, message=p)
 
 
+def test_object_replaced_by_symlink(full, tmp_path):
+    p = full.object_path("running")
+    fake = tmp_path / "fake.json"
+    fake.write_bytes(C)         # even the right bytes: a link is not what was stored
+    os.unlink(p)
+    os.symlink(fake, p)
+    unchanged(full, "config", "show", code=INTEGRITY, message=f"{p}: corrupt: not a regular file (a symbolic link)")
+
+
 def test_corrupt_index(full):
     idx = os.path.join(full.store, "index.json")
     with open(idx, "r+b") as f:

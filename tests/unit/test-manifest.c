@@ -287,6 +287,67 @@ static void test_load_rooted_symlink(void **state) {
         rm_root(outside);
 }
 
+static const struct rk_mf_entry *find(const struct rk_manifest *m, enum rk_mf_action a, const char *path) {
+        for (size_t i = 0; i < m->n; i++)
+                if (m->entries[i].action == a && (!path || rk_streq(m->entries[i].path, path)))
+                        return &m->entries[i];
+        return NULL;
+}
+
+/* The shipped SSR manifest parses and covers every item SPEC 3 names. */
+static void test_shipped_ssr_conf(void **state) {
+        _cleanup_free_ char *text = NULL;
+        assert_int_equal(rk_read_at(AT_FDCWD, RK_TEST_SRCDIR "/../data/factory-reset.d/ssr.conf", 0, 1 << 20, &text, NULL), 0);
+        struct rk_manifest m = {};
+        char err[512] = "";
+        if (rk_manifest_parse_string(&m, text, "ssr.conf", err, sizeof err) < 0)
+                fail_msg("%s", err);
+
+        static const char *const removed[] = {
+                "/var/lib/128technology/t128-running.json", "/var/lib/128technology/user-running.json",
+                "/etc/128technology/global.init", "/etc/128technology/local.init",
+                "/etc/128technology/salt/pki", "/etc/128technology/config-exports",
+                "/etc/ssh/ssh_host_*", "/root/.ssh", "/home/*/.ssh", "/etc/ipsec.secrets",
+                "/etc/pam_radius_auth.conf", "/etc/tacplus_servers",
+        };
+        for (size_t i = 0; i < RK_ELEMENTSOF(removed); i++)
+                if (!find(&m, RK_MF_REMOVE, removed[i]))
+                        fail_msg("ssr.conf does not remove %s", removed[i]);
+        static const char *const emptied[] = { "/var/lib/influxdb", "/var/log/128technology", "/var/log", "/etc/ipsec.d" };
+        for (size_t i = 0; i < RK_ELEMENTSOF(emptied); i++)
+                if (!find(&m, RK_MF_EMPTY, emptied[i]))
+                        fail_msg("ssr.conf does not empty %s", emptied[i]);
+
+        const struct rk_mf_entry *e = find(&m, RK_MF_KEEP_NEWEST, NULL);
+        assert_non_null(e);
+        assert_non_null(strstr(e->path, "factory-default"));
+        assert_int_equal(e->number, 1);
+        e = find(&m, RK_MF_DELETE_USERS, NULL);
+        assert_non_null(e);
+        assert_int_equal(e->number, 1000);
+        const struct rk_mf_entry *root = find(&m, RK_MF_RESET_PASSWORD, "root");
+        const struct rk_mf_entry *t128 = find(&m, RK_MF_RESET_PASSWORD, "t128");
+        const struct rk_mf_entry *admin = find(&m, RK_MF_RESET_PASSWORD, "admin");
+        assert_true(root && t128 && admin);
+        assert_string_equal(root->arg, t128->arg);      /* root and t128 share one */
+        assert_string_not_equal(root->arg, admin->arg); /* admin has its own */
+        assert_non_null(find(&m, RK_MF_FACTORY_CONFIG, NULL));
+        assert_non_null(find(&m, RK_MF_ZERO_PARTITION, "inactive"));
+        assert_non_null(find(&m, RK_MF_ZERO_FREE_SPACE, "/"));
+        assert_non_null(find(&m, RK_MF_EXEC, NULL));
+
+        /* the hash files it names are shipped and hold a hash */
+        const struct rk_mf_entry *pw[] = { root, admin };
+        for (size_t i = 0; i < 2; i++) {
+                _cleanup_free_ char *p = NULL, *h = NULL;
+                assert_non_null(rk_startswith(pw[i]->arg, "@/usr/lib/resetkit/factory-passwords/"));
+                assert_true(asprintf(&p, "%s/../data/factory-passwords/%s", RK_TEST_SRCDIR, strrchr(pw[i]->arg, '/') + 1) > 0);
+                assert_int_equal(rk_read_at(AT_FDCWD, p, 0, 4096, &h, NULL), 0);
+                assert_non_null(rk_startswith(h, "$6$"));
+        }
+        rk_manifest_free(&m);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_every_action),
@@ -295,6 +356,7 @@ int main(void) {
                 cmocka_unit_test(test_comments_blank_whitespace),
                 cmocka_unit_test(test_load_override_order_mask),
                 cmocka_unit_test(test_load_rooted_symlink),
+                cmocka_unit_test(test_shipped_ssr_conf),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

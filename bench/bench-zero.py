@@ -1,0 +1,175 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Zeroization benchmarks (run on demand, as root; see bench/README.md).
+
+1. Free space of a loop-mounted ext4 image: rk-zero free-space (fill phase,
+   and the whole step with read-back and FITRIM) against
+   `dd if=/dev/zero of=FILE bs=4M oflag=direct conv=fsync` until full and
+   `sfill -llz -f` (secure-delete, one pass of zeros).
+2. A whole inactive partition on a loop block device: rk-zero device
+   against `blkdiscard -z` and `dd ... oflag=direct conv=fsync`.
+
+Every run gets a fresh image (sparse file in a temporary directory, a few
+hundred MiB at most), so no tool profits from what another left behind.
+Throughput is MiB/s of bytes zeroed; ratios are rk-zero / other."""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BUILD = Path(os.environ.get("RESETKIT_BUILD_DIR", Path(__file__).resolve().parent.parent / "build-test"))
+RK_ZERO = BUILD / "bench" / "rk-zero"
+
+
+def sh(*args, **kw):
+    return subprocess.run([str(a) for a in args], check=True, text=True, capture_output=True, **kw)
+
+
+class Loop:
+    def __init__(self, tmp: Path, mib: int, fs: bool, random_fill: bool = False):
+        self.img = tmp / "bench.img"
+        self.mnt = tmp / "mnt"
+        with open(self.img, "wb") as f:
+            f.truncate(mib << 20)
+        if random_fill:
+            sh("dd", "if=/dev/urandom", f"of={self.img}", "bs=4M", f"count={mib // 4}", "conv=notrunc,fsync")
+        if fs:
+            sh("mkfs.ext4", "-q", "-F", self.img)
+        self.dev = sh("losetup", "--find", "--show", self.img).stdout.strip()
+        self.mounted = False
+        if fs:
+            self.mnt.mkdir(exist_ok=True)
+            sh("mount", self.dev, self.mnt)
+            self.mounted = True
+
+    def close(self):
+        if self.mounted:
+            subprocess.run(["umount", str(self.mnt)], capture_output=True)
+        subprocess.run(["losetup", "-d", self.dev], capture_output=True)
+        self.img.unlink(missing_ok=True)
+
+
+def timed(fn):
+    os.sync()
+    t = time.monotonic()
+    out = fn()
+    return time.monotonic() - t, out
+
+
+def free_rk(loop, verify):
+    args = [RK_ZERO, "free-space", loop.mnt, "/", "--verify", verify]
+    out = sh(*args).stdout
+    m = re.search(r"free space of /: (\d+) bytes .* in ([\d.]+) s", out)
+    return int(m.group(1)), float(m.group(2))
+
+
+def free_dd(loop):
+    f = loop.mnt / "ddfill"
+    subprocess.run(["dd", "if=/dev/zero", f"of={f}", "bs=4M", "oflag=direct", "conv=fsync"],
+                   capture_output=True)
+    n = f.stat().st_size
+    f.unlink()
+    return n
+
+
+def free_sfill(loop):
+    before = os.statvfs(loop.mnt)
+    subprocess.run(["sfill", "-llz", "-f", str(loop.mnt)], capture_output=True)
+    return before.f_bfree * before.f_frsize
+
+
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
+
+
+def bench_free(tmp, mib, reps):
+    rows = {}
+    for name in ("rk-zero fill", "rk-zero step (verify+trim)", "dd", "sfill"):
+        rates = []
+        for _ in range(reps):
+            if name == "sfill" and not shutil.which("sfill"):
+                break
+            loop = Loop(tmp, mib, fs=True)
+            try:
+                if name == "rk-zero fill":
+                    n, secs = free_rk(loop, "sample")     # the fill phase as rk-zero timed it
+                elif name == "rk-zero step (verify+trim)":
+                    secs, (n, _) = timed(lambda: free_rk(loop, "sample"))
+                elif name == "dd":
+                    secs, n = timed(lambda: free_dd(loop))
+                else:
+                    secs, n = timed(lambda: free_sfill(loop))
+            finally:
+                loop.close()
+            rates.append(n / (1 << 20) / secs)
+        if rates:
+            rows[name] = median(rates)
+    return rows
+
+
+def bench_device(tmp, mib, reps):
+    rows = {}
+    for name in ("rk-zero", "blkdiscard -z", "dd"):
+        rates = []
+        for _ in range(reps):
+            if name == "blkdiscard -z" and not shutil.which("blkdiscard"):
+                break
+            loop = Loop(tmp, mib, fs=False, random_fill=True)
+            try:
+                if name == "rk-zero":
+                    cmd = [RK_ZERO, "device", loop.dev, "--verify", "none"]
+                elif name == "blkdiscard -z":
+                    cmd = ["blkdiscard", "-z", loop.dev]
+                else:
+                    cmd = ["dd", "if=/dev/zero", f"of={loop.dev}", "bs=4M", "oflag=direct", "conv=fsync"]
+                secs, _ = timed(lambda: subprocess.run([str(c) for c in cmd], capture_output=True, check=(name != "dd")))
+            finally:
+                loop.close()
+            rates.append(mib / secs)
+        if rates:
+            rows[name] = median(rates)
+    return rows
+
+
+def report(title, rows, ours, others):
+    print(f"\n== {title}")
+    for k, v in rows.items():
+        print(f"  {k:30s} {v:9.1f} MiB/s")
+    for o in others:
+        if o in rows and ours in rows:
+            print(f"  ratio {ours} / {o}: {rows[ours] / rows[o]:.2f}x")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mib", type=int, default=256, help="image size (default 256, at most 512)")
+    ap.add_argument("--reps", type=int, default=3, help="runs per tool; the median is shown")
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench-zero: needs root (loop devices, mounts)")
+    if not RK_ZERO.exists():
+        sys.exit(f"bench-zero: {RK_ZERO} not built (meson compile -C build-test)")
+    mib = min(a.mib, 512)
+    with tempfile.TemporaryDirectory(prefix="rk-bench-zero.") as t:
+        tmp = Path(t)
+        free = bench_free(tmp, mib, a.reps)
+        report(f"free space of a {mib} MiB loop-mounted ext4", free, "rk-zero fill", ["dd", "sfill"])
+        if "rk-zero step (verify+trim)" in free:
+            for o in ("dd", "sfill"):
+                if o in free:
+                    print(f"  ratio whole step / {o}: {free['rk-zero step (verify+trim)'] / free[o]:.2f}x")
+        dev = bench_device(tmp, mib, a.reps)
+        report(f"whole {mib} MiB loop block device", dev, "rk-zero", ["blkdiscard -z", "dd"])
+        faster = max((dev.get("blkdiscard -z", 0), dev.get("dd", 0)))
+        if faster:
+            print(f"  ratio rk-zero / faster of the two: {dev['rk-zero'] / faster:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

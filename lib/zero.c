@@ -1,0 +1,844 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "zero.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/magic.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+
+#include "fault.h"
+#include "fsutil.h"
+#include "util.h"
+
+#define IO_BUF (8ULL << 20)             /* one write or read */
+#define VERIFY_PLACES_MIN 1000
+#define VERIFY_PLACE_MAX (1ULL << 20)   /* longest single sample read */
+
+const char *rk_zero_method_name(enum rk_zero_method m) {
+        switch (m) {
+        case RK_ZERO_BLKZEROOUT: return "BLKZEROOUT";
+        case RK_ZERO_DIRECT: return "O_DIRECT zero writes";
+        case RK_ZERO_BUFFERED: return "buffered zero writes + fdatasync";
+        default: return "none";
+        }
+}
+
+/* ---- small helpers ---- */
+
+static void *alloc_zero_buf(size_t len) {
+        /* mmap: page aligned for O_DIRECT, and zero-filled by the kernel */
+        void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+                return NULL;
+        memset(p, 0, len);      /* fault the pages in: DIO pins them */
+        return p;
+}
+
+static int set_direct(int fd, bool on) {
+        int fl = fcntl(fd, F_GETFL);
+        if (fl < 0)
+                return -errno;
+        fl = on ? (fl | O_DIRECT) : (fl & ~O_DIRECT);
+        return fcntl(fd, F_SETFL, fl) < 0 ? -errno : 0;
+}
+
+/* Offset of the first nonzero byte in buf, or len. */
+static size_t first_nonzero(const uint8_t *buf, size_t len) {
+        size_t i = 0;
+        for (; i + 8 <= len; i += 8) {
+                uint64_t w;
+                memcpy(&w, buf + i, 8);
+                if (w)
+                        break;
+        }
+        for (; i < len; i++)
+                if (buf[i])
+                        return i;
+        return len;
+}
+
+static uint64_t splitmix64(uint64_t *s) {
+        uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        return z ^ (z >> 31);
+}
+
+static uint64_t div_up(uint64_t a, uint64_t b) { return a / b + (a % b != 0); }
+
+/* ---- verification plan ---- */
+
+void rk_verify_plan_init(struct rk_verify_plan *p, uint64_t size, uint64_t align,
+                         enum rk_verify mode, uint64_t seed) {
+        *p = (struct rk_verify_plan) { .size = size, .align = align ? align : 512, .seed = seed };
+        uint64_t units = size / p->align;
+        if (mode == RK_VERIFY_SAMPLE && units > 0) {
+                uint64_t want = div_up(units, 10);              /* 10 % in units */
+                uint64_t n = VERIFY_PLACES_MIN;
+                uint64_t k = div_up(want, n);
+                uint64_t kmax = VERIFY_PLACE_MAX / p->align ? VERIFY_PLACE_MAX / p->align : 1;
+                if (k > kmax) {
+                        k = kmax;
+                        n = div_up(want, k);
+                }
+                if (units / n >= k && n * k < units) {
+                        p->n_places = n;
+                        p->place_len = k * p->align;
+                        p->stratum = (units / n) * p->align;
+                        p->bytes = n * p->place_len;
+                        /* the unaligned tail (files) is always read */
+                        if (size % p->align)
+                                p->bytes += size % p->align;
+                        return;
+                }
+        }
+        /* full, also when the region is too small to sample */
+        p->full = true;
+        p->place_len = IO_BUF;
+        p->n_places = div_up(size, IO_BUF);
+        p->bytes = size;
+}
+
+void rk_verify_plan_place(const struct rk_verify_plan *p, uint64_t i, uint64_t *off, uint64_t *len) {
+        if (p->full) {
+                *off = i * p->place_len;
+                *len = p->size - *off < p->place_len ? p->size - *off : p->place_len;
+                return;
+        }
+        uint64_t start = i * p->stratum;
+        uint64_t end = i + 1 == p->n_places ? p->size / p->align * p->align : start + p->stratum;
+        uint64_t slots = (end - start - p->place_len) / p->align + 1;
+        /* a per-place hash of (seed, i): places are independent of the
+         * order they are asked for */
+        uint64_t s = p->seed ^ (i * 0xd1342543de82ef95ULL);
+        *off = start + (splitmix64(&s) % slots) * p->align;
+        *len = p->place_len;
+}
+
+static int read_at(int fd, void *buf, size_t len, uint64_t off) {
+        size_t done = 0;
+        while (done < len) {
+                ssize_t n = pread(fd, (char *) buf + done, len - done, (off_t) (off + done));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        return -EIO;    /* shorter than it said: fail closed */
+                done += (size_t) n;
+        }
+        return 0;
+}
+
+static int check_region(int fd, uint8_t *buf, uint64_t off, uint64_t len, struct rk_verify_result *res,
+                        char *err, size_t errlen) {
+        int r = read_at(fd, buf, len, off);
+        if (r < 0) {
+                snprintf(err, errlen, "verify: read of %llu bytes at offset %llu failed: %s",
+                         (unsigned long long) len, (unsigned long long) off, strerror(-r));
+                return r;
+        }
+        size_t z = first_nonzero(buf, len);
+        res->bytes += len;
+        res->places++;
+        if (z < len) {
+                res->nonzero = true;
+                res->nonzero_offset = off + z;
+                snprintf(err, errlen, "verify: nonzero byte 0x%02x at offset %llu: zeroing did not reach the disk",
+                         buf[z], (unsigned long long) (off + z));
+                return -RK_ZERO_EVERIFY;
+        }
+        return 0;
+}
+
+int rk_zero_verify(int fd, uint64_t size, enum rk_verify mode, uint64_t seed,
+                   rk_progress_fn progress, void *userdata,
+                   struct rk_verify_result *res, char *err, size_t errlen) {
+        *res = (struct rk_verify_result) {};
+        uint64_t t0 = rk_now_ns();
+        bool is_block;
+        uint64_t dsize;
+        unsigned align;
+        int r = rk_zero_target_size(fd, &is_block, &dsize, &align);
+        if (r < 0) {
+                snprintf(err, errlen, "verify: %s", strerror(-r));
+                return r;
+        }
+        if (!is_block)
+                align = 4096;
+
+        /* Read the disk, not the page cache: O_DIRECT, or, where the
+         * filesystem has none, drop the cached pages first. */
+        res->direct = set_direct(fd, true) == 0;
+        if (!res->direct) {
+                (void) fdatasync(fd);
+                (void) posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+        }
+        uint8_t *buf = alloc_zero_buf(IO_BUF);
+        if (!buf) {
+                (void) set_direct(fd, false);
+                return -ENOMEM;
+        }
+
+        struct rk_verify_plan plan;
+        rk_verify_plan_init(&plan, size, align, mode, seed);
+        res->full = plan.full;
+        uint64_t aligned_end = size / align * align;
+        for (uint64_t i = 0; i < plan.n_places && r >= 0; i++) {
+                uint64_t off, len;
+                rk_verify_plan_place(&plan, i, &off, &len);
+                RK_FAULT("zero:verify");
+                /* the unaligned tail of a file: read without O_DIRECT below */
+                if (off + len > aligned_end)
+                        len = off < aligned_end ? aligned_end - off : 0;
+                if (len > 0)
+                        r = check_region(fd, buf, off, len, res, err, errlen);
+                if (progress)
+                        progress(userdata, res->bytes, plan.bytes);
+        }
+        if (r >= 0 && aligned_end < size) {
+                (void) set_direct(fd, false);
+                (void) posix_fadvise(fd, (off_t) aligned_end, 0, POSIX_FADV_DONTNEED);
+                r = check_region(fd, buf, aligned_end, size - aligned_end, res, err, errlen);
+        }
+        (void) set_direct(fd, false);
+        munmap(buf, IO_BUF);
+        res->nsec = rk_now_ns() - t0;
+        res->done = r >= 0;
+        return r;
+}
+
+/* ---- whole device or file ---- */
+
+int rk_zero_target_size(int fd, bool *ret_is_block, uint64_t *ret_size, unsigned *ret_align) {
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISBLK(st.st_mode)) {
+                uint64_t size;
+                int lbs;
+                if (ioctl(fd, BLKGETSIZE64, &size) < 0 || ioctl(fd, BLKSSZGET, &lbs) < 0)
+                        return -errno;
+                *ret_is_block = true;
+                *ret_size = size;
+                *ret_align = lbs > 0 ? (unsigned) lbs : 512;
+                return 0;
+        }
+        if (S_ISREG(st.st_mode)) {
+                *ret_is_block = false;
+                *ret_size = (uint64_t) st.st_size;
+                *ret_align = 4096;
+                return 0;
+        }
+        return -ENOTBLK;
+}
+
+static int write_zeros(int fd, const void *zbuf, uint64_t off, uint64_t len) {
+        while (len > 0) {
+                size_t n = len < IO_BUF ? (size_t) len : IO_BUF;
+                ssize_t w = pwrite(fd, zbuf, n, (off_t) off);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w < 0)
+                        return -errno;
+                if (w == 0)
+                        return -EIO;
+                off += (uint64_t) w;
+                len -= (uint64_t) w;
+        }
+        return 0;
+}
+
+/* One chunk, by the current method; switches method down when the device
+ * or filesystem says it cannot do this one. */
+static int zero_chunk(int fd, struct rk_zero_stats *st, const void *zbuf, uint64_t off, uint64_t len,
+                      unsigned align) {
+        int r;
+        if (st->method == RK_ZERO_BLKZEROOUT) {
+                uint64_t range[2] = { off, len };
+                if (ioctl(fd, BLKZEROOUT, range) == 0)
+                        return 0;
+                r = -errno;
+                if (r != -EOPNOTSUPP && r != -ENOTTY && r != -EINVAL)
+                        return r;
+                /* no write-zeroes and no fallback in this kernel/driver */
+                st->method = RK_ZERO_DIRECT;
+        }
+        if (st->method == RK_ZERO_DIRECT) {
+                uint64_t alen = len / align * align;
+                if (set_direct(fd, true) == 0) {
+                        r = write_zeros(fd, zbuf, off, alen);
+                        if (r != -EINVAL) {
+                                (void) set_direct(fd, false);
+                                if (r < 0 || alen == len)
+                                        return r;
+                                /* the unaligned tail of an image file */
+                                return write_zeros(fd, zbuf, off + alen, len - alen);
+                        }
+                }
+                (void) set_direct(fd, false);
+                st->method = RK_ZERO_BUFFERED;
+        }
+        return write_zeros(fd, zbuf, off, len);
+}
+
+int rk_zero_device(int fd, uint64_t start, uint64_t chunk, const struct rk_zero_ops *ops,
+                   struct rk_zero_stats *st, char *err, size_t errlen) {
+        *st = (struct rk_zero_stats) {};
+        unsigned align;
+        int r = rk_zero_target_size(fd, &st->is_block, &st->size, &align);
+        if (r < 0) {
+                snprintf(err, errlen, "not a block device or regular file: %s", strerror(-r));
+                return r;
+        }
+        if (chunk == 0)
+                chunk = RK_ZERO_CHUNK_DEFAULT;
+        chunk = chunk < align ? align : chunk / align * align;
+        if (start > st->size)
+                start = st->size;
+        st->start = start / align * align;
+        st->method = st->is_block ? RK_ZERO_BLKZEROOUT : RK_ZERO_DIRECT;
+
+        void *zbuf = alloc_zero_buf(IO_BUF);
+        if (!zbuf)
+                return -ENOMEM;
+        uint64_t t0 = rk_now_ns();
+        for (uint64_t off = st->start; off < st->size;) {
+                uint64_t len = st->size - off < chunk ? st->size - off : chunk;
+                RK_FAULT("zero:chunk");
+                r = zero_chunk(fd, st, zbuf, off, len, align);
+                /* the checkpoint promises stable storage: flush the
+                 * device's write cache before recording the offset */
+                if (r >= 0 && fdatasync(fd) < 0)
+                        r = -errno;
+                if (r < 0) {
+                        snprintf(err, errlen, "zeroing (%s) failed at offset %llu: %s; bytes below it are zero",
+                                 rk_zero_method_name(st->method), (unsigned long long) off, strerror(-r));
+                        break;
+                }
+                off += len;
+                st->written += len;
+                RK_FAULT("zero:chunk-done");
+                if (ops && ops->checkpoint) {
+                        r = ops->checkpoint(ops->userdata, off);
+                        if (r < 0) {
+                                snprintf(err, errlen, "zeroing stopped at offset %llu: checkpoint failed: %s",
+                                         (unsigned long long) off, strerror(-r));
+                                break;
+                        }
+                }
+                if (ops && ops->progress)
+                        ops->progress(ops->userdata, off, st->size);
+        }
+        st->nsec = rk_now_ns() - t0;
+        munmap(zbuf, IO_BUF);
+        return r < 0 ? r : 0;
+}
+
+/* ---- free space ---- */
+
+static int mount_root_check(int fd, int *ret_is_root) {
+        struct statx sx, px;
+        if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_MNT_ID, &sx) < 0)
+                return -errno;
+        if (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) {
+                *ret_is_root = !!(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+                return 0;
+        }
+        /* older kernels: a different mount id than the parent, or the
+         * top of the tree */
+        if (statx(fd, "..", AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_MNT_ID, &px) < 0)
+                return -errno;
+        *ret_is_root = sx.stx_mnt_id != px.stx_mnt_id ||
+                (sx.stx_ino == px.stx_ino && sx.stx_dev_major == px.stx_dev_major &&
+                 sx.stx_dev_minor == px.stx_dev_minor);
+        return 0;
+}
+
+int rk_fill_open_mount(int root_fd, const char *path, dev_t refuse_dev, char *err, size_t errlen) {
+        _cleanup_close_ int fd = rk_openat2(root_fd, rk_path_relative(path), O_RDONLY | O_DIRECTORY, 0,
+                                            RK_RESOLVE_STRICT);
+        if (fd < 0) {
+                snprintf(err, errlen, "zero-free-space %s: %s (a symlink or a path leaving the root is refused); nothing changed",
+                         path, strerror(-fd));
+                return fd;
+        }
+        int is_root = 0;
+        int r = mount_root_check(fd, &is_root);
+        if (r < 0) {
+                snprintf(err, errlen, "zero-free-space %s: statx: %s; nothing changed", path, strerror(-r));
+                return r;
+        }
+        if (!is_root) {
+                /* the rule that keeps --root on a plain directory from
+                 * filling the host's disk */
+                snprintf(err, errlen, "zero-free-space %s: refused: not a mount point inside the root (it would fill whatever filesystem holds it); nothing changed",
+                         path);
+                return -EPERM;
+        }
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (refuse_dev != 0 && st.st_dev == refuse_dev) {
+                snprintf(err, errlen, "zero-free-space %s: refused: it is the host's root filesystem (device %u:%u), not the target's; nothing changed",
+                         path, major(st.st_dev), minor(st.st_dev));
+                return -EPERM;
+        }
+        return RK_TAKE_FD(fd);
+}
+
+/* /sys/fs/ext4/NAME: NAME is the kernel's name of the block device. */
+static int ext4_sysfs_name(int fd, char *name, size_t len) {
+        struct statfs sfs;
+        struct stat st;
+        if (fstatfs(fd, &sfs) < 0 || fstat(fd, &st) < 0)
+                return -errno;
+        if (sfs.f_type != EXT4_SUPER_MAGIC)
+                return -EOPNOTSUPP;
+        char link[64], target[PATH_MAX];
+        snprintf(link, sizeof link, "/sys/dev/block/%u:%u", major(st.st_dev), minor(st.st_dev));
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        if (n < 0)
+                return -errno;
+        target[n] = 0;
+        const char *b = strrchr(target, '/');
+        b = b ? b + 1 : target;
+        size_t bl = strlen(b);
+        if (bl >= len || bl > 64)
+                return -ENAMETOOLONG;
+        char attr[128];
+        snprintf(attr, sizeof attr, "/sys/fs/ext4/%.64s/reserved_clusters", b);
+        if (access(attr, F_OK) < 0)
+                return -errno;  /* ext2/ext3 driver, or sysfs not mounted */
+        memcpy(name, b, bl + 1);
+        return 0;
+}
+
+static int reserve_read(const char *fs_name, uint64_t *ret) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "/sys/fs/ext4/%s/reserved_clusters", fs_name);
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        unsigned long long v;
+        if (fscanf(f, "%llu", &v) != 1)
+                return -EIO;
+        *ret = v;
+        return 0;
+}
+
+static int reserve_write(const char *fs_name, uint64_t v) {
+        char path[PATH_MAX], buf[32];
+        snprintf(path, sizeof path, "/sys/fs/ext4/%s/reserved_clusters", fs_name);
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        int n = snprintf(buf, sizeof buf, "%llu\n", (unsigned long long) v);
+        return rk_write_all(fd, buf, (size_t) n);
+}
+
+static int remove_stale_fill(int dfd) {
+        int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return -errno;
+        }
+        int n = 0;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (rk_startswith(de->d_name, RK_FILL_PREFIX) && unlinkat(dfd, de->d_name, 0) == 0)
+                        n++;
+        closedir(d);
+        if (n > 0)
+                (void) rk_fsync_dir(dfd);
+        return n;
+}
+
+int rk_fill_recover(int root_fd, const char *path, const char *fs_name, int64_t reserve_orig,
+                    char *err, size_t errlen) {
+        _cleanup_close_ int dfd = rk_fill_open_mount(root_fd, path, 0, err, errlen);
+        if (dfd < 0)
+                return dfd;
+        int n = remove_stale_fill(dfd);
+        if (n < 0) {
+                snprintf(err, errlen, "zero-free-space %s: cannot scan for leftover fill files: %s", path, strerror(-n));
+                return n;
+        }
+        if (reserve_orig >= 0 && !rk_isempty(fs_name)) {
+                int r = reserve_write(fs_name, (uint64_t) reserve_orig);
+                if (r < 0) {
+                        snprintf(err, errlen, "zero-free-space %s: cannot restore /sys/fs/ext4/%s/reserved_clusters to %lld: %s",
+                                 path, fs_name, (long long) reserve_orig, strerror(-r));
+                        return r;
+                }
+        }
+        return n;
+}
+
+/* Every fill file, closed (released) together on every return path. */
+struct fill_set {
+        int *fds;
+        unsigned n, cap;
+};
+
+static void fill_set_release(struct fill_set *s) {
+        for (unsigned i = 0; i < s->n; i++)
+                rk_closep(&s->fds[i]);
+        free(s->fds);
+        *s = (struct fill_set) {};
+}
+
+static int fill_open(int dfd, bool direct, bool *tmpfile) {
+        int extra = direct ? O_DIRECT : 0;
+        if (*tmpfile) {
+                int fd = openat(dfd, ".", O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC | extra, 0600);
+                if (fd >= 0)
+                        return fd;
+                if (errno != EOPNOTSUPP && errno != EISDIR)
+                        return -errno;
+                *tmpfile = false;
+        }
+        /* No O_TMPFILE here: a named file, unlinked at once so the space
+         * still goes back on any exit; a crash between the two leaves a
+         * name that the next run (or rk_fill_recover) removes. */
+        for (int tries = 0; tries < 100; tries++) {
+                char name[64];
+                snprintf(name, sizeof name, RK_FILL_PREFIX "%08x", (unsigned) random());
+                int fd = openat(dfd, name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW | extra, 0600);
+                if (fd < 0 && errno == EEXIST)
+                        continue;
+                if (fd < 0)
+                        return -errno;
+                RK_FAULT("zero:fill-named");
+                if (unlinkat(dfd, name, 0) < 0) {
+                        int e = -errno;
+                        close(fd);
+                        return e;
+                }
+                return fd;
+        }
+        return -EEXIST;
+}
+
+static int fill_push(struct fill_set *s, int fd) {
+        if (s->n == s->cap) {
+                unsigned ncap = s->cap ? s->cap * 2 : 16;
+                int *n = realloc(s->fds, ncap * sizeof *n);
+                if (!n)
+                        return -ENOMEM;
+                s->fds = n;
+                s->cap = ncap;
+        }
+        s->fds[s->n++] = fd;
+        return 0;
+}
+
+struct fill_ctx {
+        const struct rk_fill_ops *ops;
+        struct rk_fill_stats *st;
+        uint64_t last_progress;
+};
+
+static void fill_progress(struct fill_ctx *c) {
+        if (c->ops && c->ops->progress && c->st->bytes - c->last_progress >= (16ULL << 20)) {
+                c->last_progress = c->st->bytes;
+                c->ops->progress(c->ops->userdata, c->st->bytes,
+                                 c->st->free_before > c->st->bytes ? c->st->free_before : c->st->bytes);
+        }
+}
+
+/* Write zeros at the end of fd until ENOSPC, halving the write size down
+ * to `min`.  Returns bytes written or -errno. */
+static int64_t fill_until_full(int fd, const uint8_t *zbuf, uint64_t max, uint64_t min, uint64_t *pos,
+                               struct fill_ctx *c) {
+        uint64_t size = max, start = *pos;
+        bool guided = true;
+        while (size >= min) {
+                RK_FAULT("zero:fill");
+                /* Near the end, size the write to what statfs says is free:
+                 * each ENOSPC costs ext4 a journal commit (it retries the
+                 * allocation after one), so halving blindly stalls. */
+                uint64_t len = size;
+                struct statvfs sv;
+                if (guided && fstatvfs(fd, &sv) == 0) {
+                        uint64_t avail = (uint64_t) sv.f_bfree * sv.f_frsize / min * min;
+                        if (avail < len)
+                                len = avail;
+                        if (len < min) {
+                                guided = false; /* statfs says full: probe by halving */
+                                continue;
+                        }
+                }
+                ssize_t w = pwrite(fd, zbuf, len, (off_t) *pos);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w < 0 && (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)) {
+                        guided = false;
+                        size = len / 2;
+                        continue;
+                }
+                if (w < 0 && errno == EINVAL && set_direct(fd, false) == 0) {
+                        /* a short direct write left pos unaligned */
+                        c->st->method = RK_ZERO_BUFFERED;
+                        continue;
+                }
+                if (w < 0)
+                        return -errno;
+                if (w == 0)
+                        break;
+                *pos += (uint64_t) w;
+                c->st->bytes += (uint64_t) w;
+                fill_progress(c);
+        }
+        return (int64_t) (*pos - start);
+}
+
+static int fill_verify(struct fill_set *set, const uint64_t *sizes, const struct rk_fill_opts *opts,
+                       struct rk_fill_stats *st, char *err, size_t errlen) {
+        st->verify = (struct rk_verify_result) { .full = opts->verify == RK_VERIFY_FULL, .direct = true };
+        uint64_t t0 = rk_now_ns();
+        for (unsigned i = 0; i < set->n; i++) {
+                struct rk_verify_result one;
+                /* the big file by the sampling rule; the fragments in full */
+                enum rk_verify mode = i == 0 ? opts->verify : RK_VERIFY_FULL;
+                int r = rk_zero_verify(set->fds[i], sizes[i], mode, opts->seed, NULL, NULL, &one, err, errlen);
+                st->verify.bytes += one.bytes;
+                st->verify.places += one.places;
+                st->verify.direct = st->verify.direct && one.direct;
+                if (i == 0)
+                        st->verify.full = one.full;
+                if (r < 0) {
+                        st->verify.nonzero = one.nonzero;
+                        st->verify.nonzero_offset = one.nonzero_offset;
+                        size_t l = strlen(err);
+                        snprintf(err + l, errlen > l ? errlen - l : 0, " (fill file %u of %u)", i + 1, set->n);
+                        return r;
+                }
+        }
+        st->verify.nsec = rk_now_ns() - t0;
+        st->verify.done = true;
+        return 0;
+}
+
+static int do_fill(int dfd, const struct rk_fill_opts *opts, struct fill_ctx *c, struct fill_set *set,
+                   uint64_t **sizes, char *err, size_t errlen) {
+        struct rk_fill_stats *st = c->st;
+        struct statvfs sv;
+        if (fstatvfs(dfd, &sv) < 0)
+                return -errno;
+        /* f_bfree, not f_bavail: we run as root and fill the root reserve */
+        st->free_before = (uint64_t) sv.f_bfree * sv.f_frsize;
+        uint64_t bsize = sv.f_bsize ? sv.f_bsize : 4096;
+        uint64_t max = opts->max_write ? opts->max_write : IO_BUF;
+        max = max < bsize ? bsize : max / bsize * bsize;
+        if (max > IO_BUF)
+                max = IO_BUF;
+
+        uint8_t *zbuf = alloc_zero_buf(IO_BUF);
+        if (!zbuf)
+                return -ENOMEM;
+        int r = 0;
+        st->tmpfile = true;
+        bool direct = true;
+        int fd = fill_open(dfd, true, &st->tmpfile);
+        if (fd == -EINVAL) {
+                direct = false;
+                fd = fill_open(dfd, false, &st->tmpfile);
+        }
+        st->method = direct ? RK_ZERO_DIRECT : RK_ZERO_BUFFERED;
+        if (fd < 0) {
+                snprintf(err, errlen, "cannot create the fill file: %s", strerror(-fd));
+                r = fd;
+                goto out;
+        }
+        uint64_t pos = 0;
+        if ((r = fill_push(set, fd)) < 0) {
+                close(fd);
+                goto out;
+        }
+        /* 1: large aligned writes, halving down to one block */
+        int64_t w = fill_until_full(fd, zbuf, max, bsize, &pos, c);
+        if (w < 0) {
+                snprintf(err, errlen, "fill write failed at offset %llu: %s", (unsigned long long) pos, strerror((int) -w));
+                r = (int) w;
+                goto out;
+        }
+        *sizes = calloc(1, sizeof **sizes);
+        if (!*sizes) {
+                r = -ENOMEM;
+                goto out;
+        }
+        (*sizes)[0] = pos;
+        /* 2: the last fragments, which a new file may still take (inline
+         * data, per-inode preallocation, a block the first file's extent
+         * tree could not map); buffered, down to one byte */
+        for (unsigned i = 0; i < 256; i++) {
+                bool tf = st->tmpfile;
+                int sfd = fill_open(dfd, false, &tf);
+                if (sfd < 0)
+                        break;  /* no inode left: that is full too */
+                uint64_t spos = 0;
+                w = fill_until_full(sfd, zbuf, bsize, 1, &spos, c);
+                if (w <= 0) {
+                        close(sfd);
+                        break;
+                }
+                uint64_t *ns = realloc(*sizes, (set->n + 1) * sizeof *ns);
+                if (!ns || fill_push(set, sfd) < 0) {
+                        if (ns)
+                                *sizes = ns;
+                        close(sfd);
+                        r = -ENOMEM;
+                        goto out;
+                }
+                *sizes = ns;
+                (*sizes)[set->n - 1] = spos;
+        }
+        st->files = set->n;
+        /* 3: flush, so the read-back reads what is on the disk */
+        for (unsigned i = 0; i < set->n; i++)
+                if (fdatasync(set->fds[i]) < 0) {
+                        r = -errno;
+                        snprintf(err, errlen, "fdatasync of fill file %u failed: %s", i + 1, strerror(-r));
+                        goto out;
+                }
+        RK_FAULT("zero:filled");
+out:
+        munmap(zbuf, IO_BUF);
+        return r;
+}
+
+int rk_zero_free_space(int root_fd, const char *path, const struct rk_fill_opts *opts,
+                       const struct rk_fill_ops *ops, struct rk_fill_stats *st,
+                       char *err, size_t errlen) {
+        *st = (struct rk_fill_stats) { .trim = -ENOTRECOVERABLE };
+        char why[512] = "";
+        _cleanup_close_ int dfd = rk_fill_open_mount(root_fd, path, opts->refuse_dev, err, errlen);
+        if (dfd < 0)
+                return dfd;
+
+        int n = remove_stale_fill(dfd);
+        st->stale_removed = n > 0 ? (unsigned) n : 0;
+
+        /* ext4 keeps reserved_clusters even from root: lower it for the
+         * fill.  The value to restore is journaled first; on a resume the
+         * journaled value wins over the current one (which may be our 0). */
+        int r = ext4_sysfs_name(dfd, st->fs_name, sizeof st->fs_name);
+        if (r >= 0) {
+                uint64_t cur = 0;
+                r = reserve_read(st->fs_name, &cur);
+                if (r >= 0) {
+                        st->reserve_orig = opts->reserve_orig >= 0 ? (uint64_t) opts->reserve_orig : cur;
+                        if (ops && ops->save_reserve) {
+                                r = ops->save_reserve(ops->userdata, st->fs_name, st->reserve_orig);
+                                if (r < 0) {
+                                        snprintf(err, errlen, "zero-free-space %s: journaling reserved_clusters failed: %s; nothing changed",
+                                                 path, strerror(-r));
+                                        return r;
+                                }
+                        }
+                        RK_FAULT("zero:reserve-saved");
+                        st->reserve_lowered = reserve_write(st->fs_name, 0) >= 0;
+                }
+        } else
+                st->fs_name[0] = 0;
+
+        struct fill_set set = {};
+        _cleanup_free_ uint64_t *sizes = NULL;
+        struct fill_ctx c = { .ops = ops, .st = st };
+        uint64_t t0 = rk_now_ns();
+        r = do_fill(dfd, opts, &c, &set, &sizes, why, sizeof why);
+        st->nsec = rk_now_ns() - t0;
+        if (r >= 0 && ops && ops->progress)
+                ops->progress(ops->userdata, st->bytes, st->bytes);
+        if (r >= 0)
+                r = fill_verify(&set, sizes, opts, st, why, sizeof why);
+
+        /* release and restore on every path: never leave the disk full */
+        RK_FAULT("zero:release");
+        fill_set_release(&set);
+        if (st->reserve_lowered) {
+                int q = reserve_write(st->fs_name, st->reserve_orig);
+                if (q < 0 && r >= 0) {
+                        snprintf(why, sizeof why, "cannot restore /sys/fs/ext4/%s/reserved_clusters to %llu: %s",
+                                 st->fs_name, (unsigned long long) st->reserve_orig, strerror(-q));
+                        r = q;
+                }
+        }
+        if (r < 0) {
+                snprintf(err, errlen, "zero-free-space %s: %s; the fill was released", path, why);
+                return r;
+        }
+
+        (void) syncfs(dfd);
+        struct fstrim_range range = { .start = 0, .len = UINT64_MAX, .minlen = 0 };
+        st->trim = ioctl(dfd, FITRIM, &range) < 0 ? -errno : 0;
+        if (st->trim == 0)
+                st->trimmed = range.len;
+        return 0;
+}
+
+/* ---- log lines ---- */
+
+static double mib_s(uint64_t bytes, uint64_t nsec) {
+        return nsec ? (double) bytes / (1 << 20) / ((double) nsec / 1e9) : 0.0;
+}
+
+static void describe_verify(const struct rk_verify_result *v, char *buf, size_t len) {
+        if (!v->done && !v->nonzero) {
+                snprintf(buf, len, "not verified");
+                return;
+        }
+        int n = snprintf(buf, len, "verified by %s read-back of %llu bytes in %llu places (%s)",
+                         v->direct ? "O_DIRECT" : "uncached", (unsigned long long) v->bytes,
+                         (unsigned long long) v->places,
+                         v->full ? "full" : "sample: at least 10 % in at least 1000 places");
+        if (n <= 0 || (size_t) n >= len)
+                return;
+        if (v->nonzero)
+                snprintf(buf + n, len - (size_t) n, ": NONZERO byte at offset %llu",
+                         (unsigned long long) v->nonzero_offset);
+        else
+                snprintf(buf + n, len - (size_t) n, ": all zero");
+}
+
+void rk_zero_describe(const struct rk_zero_stats *st, const char *what, char *buf, size_t len) {
+        char v[256];
+        describe_verify(&st->verify, v, sizeof v);
+        snprintf(buf, len,
+                 "zeroed %s: %llu bytes (%llu this run, from offset %llu) in %.2f s, %.1f MiB/s, method %s; %s. "
+                 "One verified zero pass is NIST SP 800-88 Clear for the %s's addressable blocks; "
+                 "on flash it cannot reach blocks the drive has remapped",
+                 what, (unsigned long long) st->size, (unsigned long long) st->written,
+                 (unsigned long long) st->start, (double) st->nsec / 1e9, mib_s(st->written, st->nsec),
+                 rk_zero_method_name(st->method), v, st->is_block ? "device" : "image file");
+}
+
+void rk_fill_describe(const struct rk_fill_stats *st, const char *what, char *buf, size_t len) {
+        char v[256], res[160] = "", trim[96];
+        describe_verify(&st->verify, v, sizeof v);
+        if (st->reserve_lowered)
+                snprintf(res, sizeof res, "; ext4 reserved_clusters of %s lowered from %llu to 0 for the fill and restored",
+                         st->fs_name, (unsigned long long) st->reserve_orig);
+        if (st->trim == 0)
+                snprintf(trim, sizeof trim, "FITRIM trimmed %llu bytes", (unsigned long long) st->trimmed);
+        else
+                snprintf(trim, sizeof trim, "FITRIM not done: %s", strerror(-st->trim));
+        snprintf(buf, len,
+                 "zeroed free space of %s: %llu bytes in %u fill file%s (%s) in %.2f s, %.1f MiB/s, method %s%s; %s; released; %s. "
+                 "One verified zero pass is NIST SP 800-88 Clear for what the filesystem reports free; "
+                 "on flash it cannot reach blocks the drive has remapped%s",
+                 what, (unsigned long long) st->bytes, st->files, st->files == 1 ? "" : "s",
+                 st->tmpfile ? "O_TMPFILE" : "named, unlinked at once", (double) st->nsec / 1e9,
+                 mib_s(st->bytes, st->nsec), rk_zero_method_name(st->method), res, v, trim,
+                 st->fs_name[0] ? ", and ext4 keeps a few clusters that no file can take" : "");
+}

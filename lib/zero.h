@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* zero.h — zeroization: a whole device or image file (factory reset step 6)
+ * and the free space of a mounted filesystem (step 7), each verified by
+ * reading it back.
+ *
+ * Methods, fastest first: BLKZEROOUT (the device or the block layer writes
+ * zeros, WRITE ZEROES where the hardware has it), aligned O_DIRECT zero
+ * writes (no page cache, so "written" means "sent to the device"), buffered
+ * zero writes + fdatasync (filesystems without O_DIRECT).  Never
+ * fallocate(ZERO_RANGE/PUNCH_HOLE) on a file: that only marks extents, the
+ * old data stays on the disk.
+ *
+ * Claim, in SPEC §3's words: one verified zero pass is NIST SP 800-88 Clear
+ * for what is reachable (the device's addressable blocks, or what the
+ * filesystem reports free); flash cannot reach blocks the drive has
+ * remapped, and ext4 keeps a few clusters that no file can take. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "conf.h"
+
+enum rk_zero_method {
+        RK_ZERO_NONE,
+        RK_ZERO_BLKZEROOUT,
+        RK_ZERO_DIRECT,         /* aligned O_DIRECT zero writes */
+        RK_ZERO_BUFFERED,       /* buffered zero writes + fdatasync */
+};
+const char *rk_zero_method_name(enum rk_zero_method m);
+
+#define RK_ZERO_CHUNK_DEFAULT (128ULL << 20)
+/* nonzero data found by the read-back */
+#define RK_ZERO_EVERIFY EBADMSG
+
+/* ---- verification plan (pure) ----
+ * sample: at least 10 % of the bytes in at least 1000 places, one place in
+ * each of n equal strata at a seeded random aligned offset, so the places
+ * never overlap and cover the whole device; full: everything in large
+ * reads.  A region too small to sample that way is read in full. */
+struct rk_verify_plan {
+        uint64_t size, align;           /* bytes; reads are multiples of align */
+        bool full;
+        uint64_t n_places;              /* full: number of reads */
+        uint64_t place_len;             /* bytes per place (last may be shorter in full mode) */
+        uint64_t stratum;               /* sample: bytes per stratum (last one takes the rest) */
+        uint64_t seed;
+        uint64_t bytes;                 /* total bytes the plan reads */
+};
+void rk_verify_plan_init(struct rk_verify_plan *p, uint64_t size, uint64_t align,
+                         enum rk_verify mode, uint64_t seed);
+/* The i-th read (0 <= i < n_places): offset and length, aligned, in bounds,
+ * in increasing order. */
+void rk_verify_plan_place(const struct rk_verify_plan *p, uint64_t i, uint64_t *off, uint64_t *len);
+
+struct rk_verify_result {
+        bool done;
+        bool full;
+        bool direct;                    /* read with O_DIRECT (else cache dropped first) */
+        uint64_t bytes, places, nsec;
+        bool nonzero;                   /* failure: */
+        uint64_t nonzero_offset;        /*   first nonzero byte found */
+};
+
+typedef void (*rk_progress_fn)(void *userdata, uint64_t done, uint64_t total);
+
+/* Read back [0, size) of fd per mode.  0 all zero; -RK_ZERO_EVERIFY with the
+ * offset in err and res; other -errno for I/O errors. */
+int rk_zero_verify(int fd, uint64_t size, enum rk_verify mode, uint64_t seed,
+                   rk_progress_fn progress, void *userdata,
+                   struct rk_verify_result *res, char *err, size_t errlen);
+
+/* ---- whole device or image file ---- */
+struct rk_zero_ops {
+        /* After every chunk, once it is zeroed AND flushed (fdatasync):
+         * every byte below offset is zero on stable storage.  The engine
+         * journals offset and passes it back as `start` on resume.  A
+         * negative return aborts zeroing with that error. */
+        int (*checkpoint)(void *userdata, uint64_t offset);
+        rk_progress_fn progress;
+        void *userdata;
+};
+
+struct rk_zero_stats {
+        enum rk_zero_method method;
+        bool is_block;
+        uint64_t size;                  /* of the device or file */
+        uint64_t start;                 /* where this run began (resume offset, aligned down) */
+        uint64_t written;               /* bytes zeroed by this run */
+        uint64_t nsec;
+        struct rk_verify_result verify;
+};
+
+/* Size of what fd is: block device (BLKGETSIZE64) or regular file. */
+int rk_zero_target_size(int fd, bool *ret_is_block, uint64_t *ret_size, unsigned *ret_align);
+
+/* Zero [start, end of device/file) of fd (opened O_RDWR; a block device
+ * best with O_EXCL).  Never extends a file.  chunk 0 = default.  start is
+ * aligned down to the device's block size, so a resumed run re-zeroes at
+ * most one block before the recorded offset. */
+int rk_zero_device(int fd, uint64_t start, uint64_t chunk, const struct rk_zero_ops *ops,
+                   struct rk_zero_stats *st, char *err, size_t errlen);
+
+/* ---- free space of a mounted filesystem ---- */
+
+#define RK_FILL_PREFIX ".resetkit-fill."
+
+/* Open `path` (inside root_fd, no symlinks) and require it to be a mount
+ * point; with refuse_dev != 0 also refuse the filesystem with that st_dev
+ * (the host's /, when --root was given).  Returns an O_DIRECTORY fd. */
+int rk_fill_open_mount(int root_fd, const char *path, dev_t refuse_dev, char *err, size_t errlen);
+
+struct rk_fill_ops {
+        /* Called before ext4's reserved_clusters is lowered, with the value
+         * to restore: the engine journals it so rk_fill_recover() can put it
+         * back after a crash.  A negative return aborts before anything
+         * changed. */
+        int (*save_reserve)(void *userdata, const char *fs_name, uint64_t value);
+        rk_progress_fn progress;
+        void *userdata;
+};
+
+struct rk_fill_opts {
+        enum rk_verify verify;
+        uint64_t seed;                  /* sampling seed */
+        dev_t refuse_dev;               /* see rk_fill_open_mount() */
+        int64_t reserve_orig;           /* resume: value journaled by save_reserve, else -1 */
+        uint64_t max_write;             /* 0 = default (8 MiB) */
+};
+
+struct rk_fill_stats {
+        enum rk_zero_method method;
+        bool tmpfile;                   /* O_TMPFILE (else named, unlinked at once) */
+        uint64_t free_before;           /* statvfs, after lowering the reserve */
+        uint64_t bytes;                 /* written and kept until release */
+        unsigned files;
+        uint64_t nsec;
+        char fs_name[64];               /* ext4 sysfs name, "" if not ext4 */
+        bool reserve_lowered;
+        uint64_t reserve_orig;
+        struct rk_verify_result verify;
+        int trim;                       /* 0 done, -EOPNOTSUPP etc. */
+        uint64_t trimmed;
+        unsigned stale_removed;         /* leftover named fill files removed */
+};
+
+/* Step 7 for one filesystem: refuse unless path is a mount point inside
+ * root_fd; remove a leftover named fill file; lower ext4 reserved_clusters
+ * (after save_reserve); fill with zeros until ENOSPC; fdatasync; verify;
+ * release; restore the reserve; FITRIM.  The fill is released and the
+ * reserve restored on every return path. */
+int rk_zero_free_space(int root_fd, const char *path, const struct rk_fill_opts *opts,
+                       const struct rk_fill_ops *ops, struct rk_fill_stats *st,
+                       char *err, size_t errlen);
+
+/* After a crash during step 7: remove leftover named fill files below the
+ * mount point and write reserve_orig (>= 0) back to fs_name's
+ * reserved_clusters.  Idempotent.  Returns how many files it removed. */
+int rk_fill_recover(int root_fd, const char *path, const char *fs_name, int64_t reserve_orig,
+                    char *err, size_t errlen);
+
+/* One log line each, with bytes, seconds, MiB/s, method, verification, and
+ * the honest claim. */
+void rk_zero_describe(const struct rk_zero_stats *st, const char *what, char *buf, size_t len);
+void rk_fill_describe(const struct rk_fill_stats *st, const char *what, char *buf, size_t len);

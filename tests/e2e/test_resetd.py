@@ -1,0 +1,394 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""resetd end to end: the real daemon on a fifo: button, a file: LED and a
+--root tree, with millisecond windows (reboot 150, rescue 300, factory 450,
+cancel 600 ms).  The reboot-command only appends to a marker file.
+
+Exact boundaries (threshold −1 ms, exact, +1 ms) are the classifier's unit
+tests; here a press lands near each boundary and the outcome is checked
+against the hold time resetd itself measured, plus the LED trace, the log
+lines and the effect on the tree."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rkresetd import AMBER, BUILD, FAST_TIMING, GREEN, RED, Resetd, window_of  # noqa: E402
+
+RESETCTL = BUILD / "src" / "resetctl" / "resetctl"
+ACTION = re.compile(r"action \S+ (started|done|failed)")
+
+
+@pytest.fixture
+def rd(tmp_path):
+    d = Resetd(tmp_path)
+    d.start()
+    yield d
+    d.stop()
+
+
+def markers(d):
+    return d.marker.read_text().splitlines() if d.marker.exists() else []
+
+
+# --- one press in every window -------------------------------------------
+
+def test_brush_does_nothing(rd):
+    rd.press(60)
+    rd.wait_log(r"released after \d+ ms: too short for an action")
+    time.sleep(0.2)
+    assert "armed" not in rd.log()
+    assert not ACTION.search(rd.log())
+    assert rd.led_lines() == []         # LED never touched
+    assert markers(rd) == []
+
+
+def test_reboot_window(rd):
+    rd.press(225)
+    rd.wait_log(r"action reboot done")
+    log = rd.log()
+    assert log.index("armed reboot") < log.index("action reboot started") < log.index("action reboot done")
+    assert "armed rescue" not in log
+    assert [(p, c) for _, p, c, _ in rd.led_lines()] == [("solid", GREEN), ("off", "0,0,0")]
+    assert markers(rd) == ["reboot"]
+
+
+def test_cancel_window_gives_led_back(rd):
+    rd.press(700)
+    rd.wait_log(r"cancelled, nothing done")
+    log = rd.log()
+    for w in ("reboot", "rescue", "factory-reset", "cancel"):
+        assert f"resetd: armed {w}\n" in log
+    assert not ACTION.search(log)
+    leds = rd.led_lines()
+    assert [(p, c, per) for _, p, c, per in leds] == [
+        ("solid", GREEN, None),
+        ("blink", AMBER, 1000),     # 1 Hz
+        ("blink", RED, 250),        # 4 Hz
+        ("off", "0,0,0", None),     # given back at the cancel threshold, not at release
+    ]
+    # LED changes follow the thresholds (timerfd, not polling).  The 20 ms
+    # goal is measured by bench/bench-resetd; a test on a loaded machine
+    # gets slack, but a polling or drifting loop would still fail it.
+    t = [ms for ms, *_ in leds]
+    for a, b in zip(t, t[1:]):
+        assert abs((b - a) - 150) <= 50, leds
+    assert markers(rd) == []
+
+
+def test_rescue_window_commits_rescue(tmp_path):
+    d = Resetd(tmp_path)
+
+    def ctl(*args):
+        return subprocess.run([str(RESETCTL), "--root", str(d.root), *map(str, args)],
+                              capture_output=True, text=True, check=True)
+
+    good, broken = tmp_path / "good.json", tmp_path / "broken.json"
+    good.write_text('{"hostname": "good"}\n')
+    broken.write_text('{"hostname": "broken"}\n')
+    ctl("config", "commit", good)
+    ctl("rescue", "save")
+    ctl("config", "commit", broken)
+    with d:
+        d.press(375)
+        d.wait_log(r"action rescue (done|failed)", timeout=30)
+        assert "action rescue done" in d.log()
+        assert [(p, c) for _, p, c, _ in d.led_lines()] == [("solid", GREEN), ("blink", AMBER), ("off", "0,0,0")]
+    assert json.loads(ctl("config", "show").stdout) == {"hostname": "good"}
+    assert markers(d) == []
+
+
+def test_rescue_without_rescue_config_fails_red(rd):
+    """No rescue configuration (or no store at all): nothing changes, red
+    blinks 3 times, the reason is logged."""
+    running = rd.root / "var/lib/resetkit/config"
+    rd.press(375)
+    rd.wait_log(r"action rescue (done|failed)")
+    log = rd.log()
+    assert "armed rescue" in log and "armed factory-reset" not in log
+    assert "action rescue failed: " in log
+    time.sleep(1.4)     # three 400 ms blinks, then given back
+    leds = rd.led_lines()
+    pats = [(p, c, per) for _, p, c, per in leds]
+    assert pats[:2] == [("solid", GREEN, None), ("blink", AMBER, 1000)]
+    assert pats[2] == ("blink", RED, 400)
+    assert pats[3] == ("off", "0,0,0", None)
+    assert abs((leds[3][0] - leds[2][0]) - 1200) <= 60
+    assert not running.exists() or not any(running.iterdir())
+    assert markers(rd) == []
+
+
+def test_factory_window_resets_then_reboots(tmp_path):
+    d = Resetd(tmp_path)
+    secret = d.root / "etc/128technology/local.init"
+    secret.parent.mkdir(parents=True)
+    secret.write_text("secret\n")
+    manifest = d.root / "etc/resetkit/factory-reset.d/test.conf"
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest.write_text("remove /etc/128technology/*.init\n")
+    with d:
+        d.press(525)
+        d.wait_log(r"action factory-reset (done|failed)", timeout=60)
+        assert "action factory-reset done" in d.log()
+        assert [(p, c) for _, p, c, _ in d.led_lines()][:3] == [("solid", GREEN), ("blink", AMBER), ("blink", RED)]
+    assert not secret.exists()
+    assert markers(d) == ["reboot"]
+
+
+# --- near every boundary ---------------------------------------------------
+
+@pytest.mark.parametrize("threshold", ["reboot-ms", "rescue-ms", "factory-ms", "cancel-ms"])
+@pytest.mark.parametrize("offset", [-25, +25])
+def test_boundaries(tmp_path, threshold, offset):
+    d = Resetd(tmp_path)
+    with d:
+        target = FAST_TIMING[threshold] + offset
+        d.press(target)
+        d.wait_log(r"released after")
+        d.wait_log(r"action \S+ (done|failed)|cancelled|too short")
+        (held, outcome), = d.releases()
+        # resetd measured about what we held (a loaded machine gets slack;
+        # the outcome is checked against resetd's own measurement)
+        assert abs(held - target) <= 100, (held, target)
+        want = window_of(held, FAST_TIMING)
+        log = d.log()
+        if want == "none":
+            assert outcome == "none" and "armed" not in log
+        elif want == "cancel":
+            assert outcome == "cancel" and "armed cancel" in log and not ACTION.search(log)
+        else:
+            assert f"action {want} started" in log
+            assert f"armed {want}\n" in log
+        # never armed past the window it was released in
+        later = {"none": "reboot", "reboot": "rescue", "rescue": "factory-reset",
+                 "factory-reset": "cancel", "cancel": None}[want]
+        if later:
+            assert f"armed {later}\n" not in log
+
+
+# --- the rules of §1 -------------------------------------------------------
+
+def test_press_during_action_is_ignored(tmp_path):
+    d = Resetd(tmp_path, reboot_command=f"sleep 1; echo reboot >> {tmp_path}/rebooted")
+    with d:
+        d.press(225)
+        d.wait_log(r"action reboot started")
+        d.press(400)        # would be rescue, but an action runs
+        d.wait_log(r"press ignored: action reboot is running")
+        d.wait_log(r"action reboot done")
+        log = d.log()
+        assert log.count("armed") == 1
+        assert log.count("action reboot started") == 1
+        assert markers(d) == ["reboot"]
+        # after the action, presses count again
+        d.press(225)
+        d.wait_log(r"action reboot done", count=2)
+
+
+def test_chatter_is_debounced(tmp_path):
+    d = Resetd(tmp_path, debounce=30)
+    with d:
+        # 100 ms, a 5 ms bounce, 110 ms more: one press of ~215 ms (reboot),
+        # not two 100 ms brushes
+        d.say("down")
+        time.sleep(0.1)
+        d.say("up")
+        time.sleep(0.005)
+        d.say("down")
+        time.sleep(0.11)
+        d.say("up")
+        d.wait_log(r"action reboot done")
+        assert len(d.releases()) == 1
+        held, _ = d.releases()[0]
+        assert 200 <= held <= 240
+
+
+def test_fifo_garbage_is_logged_and_ignored(rd):
+    rd.say("hello")
+    rd.say("DOWN")
+    rd.say("down up")
+    rd.say("\x1b[2J")
+    rd.press(225)
+    rd.wait_log(r"action reboot done")
+    log = rd.log()
+    assert "ignoring line 'hello' (expected 'down' or 'up')" in log
+    assert "ignoring line 'DOWN'" in log
+    assert "ignoring line '\\x1b[2J'" in log        # escaped, never raw to the log
+    assert markers(rd) == ["reboot"]
+
+
+def test_sigterm_mid_press_gives_led_back(rd):
+    rd.say("down")
+    rd.wait_log(r"armed rescue")
+    assert rd.stop() == 0
+    assert rd.led_lines()[-1][1:3] == ("off", "0,0,0")
+    assert not ACTION.search(rd.log())
+
+
+def test_sighup_reloads(rd):
+    slow = {"reboot-ms": 400, "rescue-ms": 800, "factory-ms": 1200, "cancel-ms": 1600}
+    from rkresetd import write_config
+    write_config(rd.conf, button=f"fifo:{rd.fifo}", led=f"file:{rd.led}", timing=slow,
+                 reboot_command=f"echo reboot >> {rd.marker}")
+    rd.proc.send_signal(signal.SIGHUP)
+    rd.wait_log(r"configuration reloaded")
+    rd.press(225)       # a reboot before, too short now
+    rd.wait_log(r"too short for an action")
+    # a broken file: the old configuration stays in force
+    rd.conf.write_text("[timing]\nreboot-ms = 900\nrescue-ms = 100\n")
+    rd.proc.send_signal(signal.SIGHUP)
+    rd.wait_log(r"reload failed: .*windows out of order.*; the old configuration stays in force")
+    rd.press(500)
+    rd.wait_log(r"action reboot done")
+    assert markers(rd) == ["reboot"]
+
+
+# --- bad input (issue 5) ---------------------------------------------------
+
+def test_missing_button_retries_with_backoff(tmp_path):
+    d = Resetd(tmp_path, make_fifo=False)
+    with d:
+        d.wait_log(r"fifo:\S+: cannot open: No such file or directory; retrying in 1 s")
+        d.wait_log(r"retrying in 2 s", timeout=5)
+        # backing off, not spinning: next to no CPU time used
+        stat = Path(f"/proc/{d.pid()}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = int(stat[11]) + int(stat[12])
+        assert ticks < os.sysconf("SC_CLK_TCK") // 5, ticks
+        assert d.log().count("retrying in") == 2
+        os.mkfifo(d.fifo)
+        d.wait_log(r"button fifo:\S+ is back", timeout=6)
+        d.press(225)
+        d.wait_log(r"action reboot done")
+
+
+def test_evdev_regular_file_is_a_clear_error(tmp_path):
+    f = tmp_path / "not-a-device"
+    f.write_text("")
+    d = Resetd(tmp_path, button=f"evdev:{f}")
+    p = d.run()
+    assert p.returncode == 1
+    assert f"evdev:{f}: not an input event device (it is a regular file)" in p.stderr
+
+
+def test_evdev_missing_device_retries(tmp_path):
+    d = Resetd(tmp_path, button=f"evdev:{tmp_path}/no-such-event-device")
+    with d:
+        d.wait_log(r"evdev:\S+no-such-event-device: cannot open: No such file or directory; retrying in 1 s")
+        assert d.proc.poll() is None
+
+
+def test_missing_led_works_and_logs_once(tmp_path):
+    d = Resetd(tmp_path, led=f"mono:{tmp_path}/sys/class/leds/no-such-led")
+    with d:
+        d.press(225)
+        d.wait_log(r"action reboot done")
+        d.press(225)
+        d.wait_log(r"action reboot done", count=2)
+        assert d.log().count("LED feedback disabled") == 1
+        assert d.log().count("no-such-led: cannot open: No such file or directory") == 1
+        assert markers(d) == ["reboot", "reboot"]
+
+
+def test_thresholds_out_of_order_exit_2(tmp_path):
+    d = Resetd(tmp_path, timing={"reboot-ms": 500, "rescue-ms": 400, "factory-ms": 450, "cancel-ms": 600})
+    p = d.run()
+    assert p.returncode == 2
+    assert "windows out of order" in p.stderr
+    assert "resetd.conf" in p.stderr
+
+
+def test_unknown_key_exit_2(tmp_path):
+    d = Resetd(tmp_path, extra_conf="[led]\ncolour = red\n")
+    p = d.run()
+    assert p.returncode == 2
+    assert "unknown key 'colour' in [led]" in p.stderr
+
+
+# --- idle: no wake-ups, small --------------------------------------------
+
+def test_idle_makes_no_system_calls(rd):
+    rd.press(225)
+    rd.wait_log(r"action reboot done")
+    time.sleep(0.3)
+    out = rd.tmp / "strace.txt"
+    subprocess.run(["timeout", "-s", "INT", "2", "strace", "-f", "-p", str(rd.pid()), "-o", str(out)],
+                   capture_output=True)
+    calls = [ln for ln in out.read_text().splitlines()
+             # the epoll_wait it sleeps in shows as unfinished at attach/detach
+             if "<detached" not in ln and "<unfinished" not in ln and "resumed>" not in ln]
+    assert calls == [], calls
+
+
+def test_idle_rss_below_2_mib(rd):
+    time.sleep(0.2)
+    status = Path(f"/proc/{rd.pid()}/status").read_text()
+    rss_kb = int(next(ln for ln in status.splitlines() if ln.startswith("VmRSS:")).split()[1])
+    assert rss_kb < 2048, rss_kb
+
+
+# --- systemd integration -------------------------------------------------
+
+def test_notify_ready_watchdog_stopping(tmp_path):
+    sock_path = tmp_path / "notify"
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(str(sock_path))
+    s.settimeout(5)
+    d = Resetd(tmp_path, foreground=False, env={"NOTIFY_SOCKET": str(sock_path), "WATCHDOG_USEC": "200000"})
+    with d:
+        msgs = []
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and sum(m == "WATCHDOG=1" for m in msgs) < 3:
+            msgs.append(s.recv(4096).decode())
+        assert msgs[0].startswith("READY=1")
+        assert msgs.count("WATCHDOG=1") >= 3
+        d.proc.send_signal(signal.SIGTERM)
+        d.proc.wait(timeout=5)
+        rest = []
+        s.settimeout(0.5)
+        try:
+            while True:
+                rest.append(s.recv(4096).decode())
+        except socket.timeout:
+            pass
+        assert "STOPPING=1" in rest
+    s.close()
+
+
+def test_foreground_ignores_notify_socket(tmp_path):
+    sock_path = tmp_path / "notify"
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(str(sock_path))
+    s.settimeout(0.5)
+    d = Resetd(tmp_path, env={"NOTIFY_SOCKET": str(sock_path), "WATCHDOG_USEC": "100000"})
+    with d:
+        with pytest.raises(socket.timeout):
+            s.recv(4096)
+    s.close()
+
+
+# --- the simulator (scripts/demo) in its non-interactive mode ---------------
+
+def test_simulator_scripted():
+    src = Path(__file__).resolve().parents[2]
+    p = subprocess.run(["/usr/bin/python3", str(src / "scripts/demo-sim.py"), "--build", str(BUILD),
+                        "--script", "down 1300 up settle down 3400 up settle down 600 up settle"],
+                       capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stdout + p.stderr
+    out = p.stdout
+    assert "action reboot done" in out
+    assert "(demo) reboot requested" in out
+    assert "action rescue done" in out
+    assert 'running configuration now: "tenant": "retail"' in out
+    assert "too short for an action" in out
+    assert "solid 0,255,0" in out and "blink 255,160,0 1000" in out
+    # the temporary appliance is gone afterwards
+    tmp = re.search(r"demo appliance in (\S+)/root", out).group(1)
+    assert not Path(tmp).exists()

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Unit tests of zero.c on image files in a temporary directory: the
+ * verification plan (pure), zeroing a file whole and from a resume offset,
+ * checkpoints, never extending a file, and the read-back catching a
+ * planted nonzero byte.  Block devices and filesystems: tests/e2e. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "util.h"
+#include "zero.h"
+
+static char tmpdir[] = "/tmp/rk-test-zero.XXXXXX";
+
+static void check_plan(uint64_t size, uint64_t align, uint64_t seed) {
+        struct rk_verify_plan p;
+        rk_verify_plan_init(&p, size, align, RK_VERIFY_SAMPLE, seed);
+        uint64_t total = 0, prev_end = 0;
+        for (uint64_t i = 0; i < p.n_places; i++) {
+                uint64_t off, len;
+                rk_verify_plan_place(&p, i, &off, &len);
+                assert_true(off % align == 0);
+                assert_true(off >= prev_end);           /* ordered, no overlap */
+                assert_true(off + len <= size);
+                prev_end = off + len;
+                total += len;
+        }
+        if (p.full) {
+                assert_int_equal(total, size);
+                return;
+        }
+        assert_true(p.n_places >= 1000);
+        /* at least 10 % (the unaligned tail, if any, is read besides) */
+        assert_true(total * 10 >= size / align * align);
+        assert_int_equal(total + size % align, p.bytes);
+}
+
+static void test_plan_rule(void **state) {
+        static const uint64_t sizes[] = {
+                0, 4096, 1 << 20, 4 << 20, 40ULL << 20, (40ULL << 20) + 123,
+                1ULL << 30, 64ULL << 30, 1ULL << 40, 3000 * 4096,
+        };
+        for (size_t i = 0; i < RK_ELEMENTSOF(sizes); i++) {
+                check_plan(sizes[i], 4096, 1);
+                check_plan(sizes[i], 512, 42);
+        }
+        /* small regions are read in full */
+        struct rk_verify_plan p;
+        rk_verify_plan_init(&p, 1 << 20, 4096, RK_VERIFY_SAMPLE, 1);
+        assert_true(p.full);
+        /* large ones are sampled, spread over the whole range */
+        rk_verify_plan_init(&p, 1ULL << 30, 4096, RK_VERIFY_SAMPLE, 1);
+        assert_false(p.full);
+        uint64_t off, len;
+        rk_verify_plan_place(&p, p.n_places - 1, &off, &len);
+        assert_true(off > (1ULL << 30) / 10 * 9);
+        /* the seed changes the places */
+        uint64_t o2;
+        struct rk_verify_plan q;
+        rk_verify_plan_init(&q, 1ULL << 30, 4096, RK_VERIFY_SAMPLE, 2);
+        int differ = 0;
+        for (uint64_t i = 0; i < 10; i++) {
+                rk_verify_plan_place(&p, i, &off, &len);
+                rk_verify_plan_place(&q, i, &o2, &len);
+                differ += off != o2;
+        }
+        assert_true(differ > 0);
+        /* full reads everything */
+        rk_verify_plan_init(&p, 1ULL << 30, 4096, RK_VERIFY_FULL, 1);
+        assert_true(p.full);
+        assert_int_equal(p.bytes, 1ULL << 30);
+}
+
+static int make_image(const char *name, uint64_t size, char *path, size_t len) {
+        snprintf(path, len, "%s/%s", tmpdir, name);
+        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        /* nonzero everywhere: 0xA5 with the offset mixed in */
+        uint8_t buf[65536];
+        for (uint64_t off = 0; off < size; off += sizeof buf) {
+                for (size_t i = 0; i < sizeof buf; i++)
+                        buf[i] = (uint8_t) (0xA5 ^ ((off + i) >> 12));
+                size_t n = size - off < sizeof buf ? (size_t) (size - off) : sizeof buf;
+                assert_int_equal(pwrite(fd, buf, n, (off_t) off), (ssize_t) n);
+        }
+        return fd;
+}
+
+static bool all_zero_from(int fd, uint64_t from, uint64_t to) {
+        uint8_t buf[65536];
+        for (uint64_t off = from; off < to; off += sizeof buf) {
+                size_t n = to - off < sizeof buf ? (size_t) (to - off) : sizeof buf;
+                assert_int_equal(pread(fd, buf, n, (off_t) off), (ssize_t) n);
+                for (size_t i = 0; i < n; i++)
+                        if (buf[i])
+                                return false;
+        }
+        return true;
+}
+
+struct recorder {
+        uint64_t offsets[64];
+        unsigned n;
+        uint64_t last_done, last_total;
+        int fail_at;            /* return -EIO on this checkpoint (1-based), 0 never */
+};
+
+static int rec_checkpoint(void *userdata, uint64_t offset) {
+        struct recorder *r = userdata;
+        if (r->n < RK_ELEMENTSOF(r->offsets))
+                r->offsets[r->n] = offset;
+        r->n++;
+        return r->fail_at && (int) r->n == r->fail_at ? -EIO : 0;
+}
+
+static void rec_progress(void *userdata, uint64_t done, uint64_t total) {
+        struct recorder *r = userdata;
+        assert_true(done >= r->last_done);
+        r->last_done = done;
+        r->last_total = total;
+}
+
+static void test_zero_image_whole(void **state) {
+        char path[256], err[512] = "";
+        /* not a multiple of 4096: the tail is zeroed too, and the file
+         * does not grow */
+        const uint64_t size = (5ULL << 20) + 1000;
+        int fd = make_image("whole", size, path, sizeof path);
+        struct recorder rec = {};
+        struct rk_zero_ops ops = { .checkpoint = rec_checkpoint, .progress = rec_progress, .userdata = &rec };
+        struct rk_zero_stats st;
+        assert_int_equal(rk_zero_device(fd, 0, 1 << 20, &ops, &st, err, sizeof err), 0);
+        assert_false(st.is_block);
+        assert_int_equal(st.size, size);
+        assert_int_equal(st.written, size);
+        assert_true(st.method == RK_ZERO_DIRECT || st.method == RK_ZERO_BUFFERED);
+        assert_int_equal(rec.n, 6);     /* 5 whole chunks and the tail */
+        for (unsigned i = 0; i < 5; i++)
+                assert_int_equal(rec.offsets[i], (uint64_t) (i + 1) << 20);
+        assert_int_equal(rec.offsets[5], size);
+        assert_int_equal(rec.last_done, size);
+        assert_int_equal(rec.last_total, size);
+        struct stat sst;
+        assert_int_equal(fstat(fd, &sst), 0);
+        assert_int_equal(sst.st_size, size);
+        assert_true(all_zero_from(fd, 0, size));
+
+        struct rk_verify_result v;
+        assert_int_equal(rk_zero_verify(fd, size, RK_VERIFY_FULL, 1, NULL, NULL, &v, err, sizeof err), 0);
+        assert_true(v.done);
+        assert_false(v.nonzero);
+        assert_int_equal(v.bytes, size);
+
+        char line[2048];
+        st.verify = v;
+        rk_zero_describe(&st, path, line, sizeof line);
+        assert_non_null(strstr(line, "NIST SP 800-88 Clear"));
+        assert_non_null(strstr(line, "all zero"));
+        assert_non_null(strstr(line, rk_zero_method_name(st.method)));
+        close(fd);
+}
+
+static void test_zero_resume(void **state) {
+        char path[256], err[512] = "";
+        const uint64_t size = 4ULL << 20;
+        int fd = make_image("resume", size, path, sizeof path);
+        struct recorder rec = {};
+        struct rk_zero_ops ops = { .checkpoint = rec_checkpoint, .userdata = &rec };
+        struct rk_zero_stats st;
+        /* an unaligned recorded offset is aligned down, never up */
+        const uint64_t start = (3ULL << 20) + 100;
+        assert_int_equal(rk_zero_device(fd, start, 256 << 10, &ops, &st, err, sizeof err), 0);
+        assert_int_equal(st.start, 3ULL << 20);
+        assert_int_equal(st.written, 1ULL << 20);
+        assert_int_equal(rec.n, 4);
+        assert_int_equal(rec.offsets[0], (3ULL << 20) + (256 << 10));
+        /* what lies before the resume point is not rewritten */
+        assert_false(all_zero_from(fd, 0, 3ULL << 20));
+        assert_true(all_zero_from(fd, 3ULL << 20, size));
+        /* so a full read-back of the whole file finds it */
+        struct rk_verify_result v;
+        assert_int_equal(rk_zero_verify(fd, size, RK_VERIFY_FULL, 1, NULL, NULL, &v, err, sizeof err),
+                         -RK_ZERO_EVERIFY);
+        assert_true(v.nonzero);
+        assert_int_equal(v.nonzero_offset, 0);
+        close(fd);
+}
+
+static void test_checkpoint_failure_stops(void **state) {
+        char path[256], err[512] = "";
+        int fd = make_image("ckfail", 4ULL << 20, path, sizeof path);
+        struct recorder rec = { .fail_at = 2 };
+        struct rk_zero_ops ops = { .checkpoint = rec_checkpoint, .userdata = &rec };
+        struct rk_zero_stats st;
+        assert_int_equal(rk_zero_device(fd, 0, 1 << 20, &ops, &st, err, sizeof err), -EIO);
+        assert_non_null(strstr(err, "checkpoint failed"));
+        assert_int_equal(rec.n, 2);
+        assert_int_equal(st.written, 2ULL << 20);
+        assert_false(all_zero_from(fd, 2ULL << 20, 4ULL << 20));
+        close(fd);
+}
+
+static void test_verify_finds_planted_byte(void **state) {
+        char path[256], err[512] = "";
+        const uint64_t size = 64ULL << 20;
+        int fd = make_image("planted", size, path, sizeof path);
+        struct rk_zero_stats st;
+        assert_int_equal(rk_zero_device(fd, 0, 0, NULL, &st, err, sizeof err), 0);
+        struct rk_verify_result v;
+        assert_int_equal(rk_zero_verify(fd, size, RK_VERIFY_SAMPLE, 7, NULL, NULL, &v, err, sizeof err), 0);
+        assert_false(v.full);
+        assert_true(v.places >= 1000);
+        assert_true(v.bytes * 10 >= size);
+
+        /* one byte in the middle of a 4 KiB block: full mode must see it */
+        const uint64_t at = (37ULL << 20) + 4096 * 3 + 1234;
+        uint8_t x = 0x42;
+        assert_int_equal(pwrite(fd, &x, 1, (off_t) at), 1);
+        assert_int_equal(fdatasync(fd), 0);
+        assert_int_equal(rk_zero_verify(fd, size, RK_VERIFY_FULL, 7, NULL, NULL, &v, err, sizeof err),
+                         -RK_ZERO_EVERIFY);
+        assert_true(v.nonzero);
+        assert_int_equal(v.nonzero_offset, at);
+        char want[64];
+        snprintf(want, sizeof want, "offset %llu", (unsigned long long) at);
+        assert_non_null(strstr(err, want));
+        assert_non_null(strstr(err, "0x42"));
+
+        /* sample mode finds a planted byte inside a place it reads */
+        struct rk_verify_plan p;
+        rk_verify_plan_init(&p, size, 4096, RK_VERIFY_SAMPLE, 7);
+        uint64_t off, len;
+        rk_verify_plan_place(&p, 500, &off, &len);
+        x = 0;
+        assert_int_equal(pwrite(fd, &x, 1, (off_t) at), 1);
+        x = 1;
+        assert_int_equal(pwrite(fd, &x, 1, (off_t) (off + len - 1)), 1);
+        assert_int_equal(fdatasync(fd), 0);
+        assert_int_equal(rk_zero_verify(fd, size, RK_VERIFY_SAMPLE, 7, NULL, NULL, &v, err, sizeof err),
+                         -RK_ZERO_EVERIFY);
+        assert_int_equal(v.nonzero_offset, off + len - 1);
+
+        /* the unaligned tail of a file is read too */
+        close(fd);
+        fd = make_image("tail", 8192 + 10, path, sizeof path);
+        assert_int_equal(rk_zero_device(fd, 0, 0, NULL, &st, err, sizeof err), 0);
+        assert_int_equal(pwrite(fd, &x, 1, 8192 + 9), 1);
+        assert_int_equal(rk_zero_verify(fd, 8192 + 10, RK_VERIFY_SAMPLE, 7, NULL, NULL, &v, err, sizeof err),
+                         -RK_ZERO_EVERIFY);
+        assert_int_equal(v.nonzero_offset, 8192 + 9);
+        close(fd);
+}
+
+static void test_refuses_other_types(void **state) {
+        char err[512] = "";
+        struct rk_zero_stats st;
+        int fd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_int_equal(rk_zero_device(fd, 0, 0, NULL, &st, err, sizeof err), -ENOTBLK);
+        assert_non_null(strstr(err, "not a block device or regular file"));
+        close(fd);
+}
+
+static void test_free_space_refuses_plain_directory(void **state) {
+        /* tmpdir lies on whatever holds /tmp: not a mount point inside
+         * the root, so nothing may be filled */
+        char err[512] = "";
+        int rfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(rfd >= 0);
+        assert_int_equal(mkdirat(rfd, "data", 0755), 0);
+        struct rk_fill_opts o = { .reserve_orig = -1 };
+        struct rk_fill_stats st;
+        assert_int_equal(rk_zero_free_space(rfd, "/", &o, NULL, &st, err, sizeof err), -EPERM);
+        assert_non_null(strstr(err, "not a mount point inside the root"));
+        assert_int_equal(rk_zero_free_space(rfd, "/data", &o, NULL, &st, err, sizeof err), -EPERM);
+        assert_int_equal(symlinkat("/", rfd, "hostroot"), 0);
+        assert_int_equal(rk_zero_free_space(rfd, "/hostroot", &o, NULL, &st, err, sizeof err), -ELOOP);
+        assert_int_equal(rk_zero_free_space(rfd, "/../..", &o, NULL, &st, err, sizeof err), -EXDEV);
+        assert_int_equal(st.bytes, 0);
+        close(rfd);
+}
+
+static int setup(void **state) {
+        return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+        return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_plan_rule),
+                cmocka_unit_test(test_zero_image_whole),
+                cmocka_unit_test(test_zero_resume),
+                cmocka_unit_test(test_checkpoint_failure_stops),
+                cmocka_unit_test(test_verify_finds_planted_byte),
+                cmocka_unit_test(test_refuses_other_types),
+                cmocka_unit_test(test_free_space_refuses_plain_directory),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
