@@ -191,7 +191,16 @@ led_first() {
 led_changes() {
         awk -v c="$1" -v a="$2" -v b="$3" '$1 >= a && $1 < b && $3 == c { n++ } END { print n + 0 }' "$UI_LED_LOG"
 }
-# led_value_at CODE T: the LED's value at T (its last EV_LED at or before T)
+# led_value_at CODE T: the LED's value at T (its last EV_LED at or before T;
+# 0, as a new device starts, when none)
 led_value_at() {
-        awk -v c="$1" -v t="$2" '$1 <= t && $3 == c { v = $4 } END { print v }' "$UI_LED_LOG"
+        awk -v c="$1" -v t="$2" 'BEGIN { v = 0 } $1 <= t && $3 == c { v = $4 } END { print v }' "$UI_LED_LOG"
+}
+# led_wait_rgb RGB [TIMEOUT_MS]: until the R,G,B LEDs read RGB ("100": red)
+led_wait_rgb() {
+        _t=${2:-2000}
+        until [ "$(led_value_at 8 999999999999)$(led_value_at 9 999999999999)$(led_value_at 10 999999999999)" = "$1" ]; do
+                [ "$_t" -gt 0 ] || return 1
+                sleep 0.02; _t=$((_t - 20))
+        done
 }
