@@ -204,3 +204,90 @@ led_wait_rgb() {
                 sleep 0.02; _t=$((_t - 20))
         done
 }
+
+# ---- factory reset -----------------------------------------------------------
+# appliance_tree DIR: an SSR-like appliance root (on top of rd_root's store):
+# running configs and init files, rotated factory defaults, logs, InfluxDB
+# data, users with homes and SSH keys, shadow files, and a manifest covering
+# them.  Only shell builtins in the loops: a process costs ~20 ms emulated.
+appliance_tree() {
+        RD_ROOT=$1 rd_root
+        A=$1
+        mkdir -p $A/var/lib/128technology $A/etc/128technology/salt/pki $A/var/log/128technology \
+                $A/var/lib/influxdb/data $A/home/alice/.ssh $A/home/bob $A/var/spool/mail \
+                $A/etc/resetkit/factory-reset.d
+        echo '{"running": 1}' >$A/var/lib/128technology/t128-running.json
+        echo '{"user": 1}' >$A/var/lib/128technology/user-running.json
+        echo 'init' >$A/etc/128technology/global.init
+        echo 'init' >$A/etc/128technology/local.init
+        echo 'KEY' >$A/etc/128technology/salt/pki/minion.pem
+        for i in 1 2 3; do
+                echo "<xml $i/>" >$A/var/lib/128technology/factory-default-$i.xml
+                touch -d "2024-01-0$i 00:00:00" $A/var/lib/128technology/factory-default-$i.xml
+        done
+        i=0
+        while [ $i -lt 60 ]; do
+                echo "log line $i" >$A/var/log/128technology/highway-$i.log
+                echo "point $i" >$A/var/lib/influxdb/data/shard-$i
+                i=$((i + 1))
+        done
+        echo 'PRIVATE KEY' >$A/home/alice/.ssh/id_ed25519
+        echo 'history' >$A/home/bob/.bash_history
+        echo 'mail' >$A/var/spool/mail/alice
+        cat >$A/etc/passwd <<PW
+root:x:0:0:root:/root:/bin/bash
+admin:x:999:999:admin:/home/admin:/bin/bash
+alice:x:1000:1000:Alice:/home/alice:/bin/bash
+bob:x:1001:1001:Bob:/home/bob:/bin/bash
+nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
+PW
+        cat >$A/etc/shadow <<PW
+root:\$6\$old\$rootoldhash:19000:0:99999:7:::
+admin:\$6\$old\$adminoldhash:19000:0:99999:7:::
+alice:\$6\$old\$alicehash:19000:0:99999:7:::
+bob:\$6\$old\$bobhash:19000:0:99999:7:::
+nobody:*:19000:0:99999:7:::
+PW
+        cat >$A/etc/group <<PW
+root:x:0:
+admin:x:999:
+alice:x:1000:
+bob:x:1001:
+users:x:100:alice,bob
+nogroup:x:65534:
+PW
+        printf 'root:*::\nadmin:*::\nalice:!::\nbob:!::\nusers:*::alice,bob\nnogroup:*::\n' >$A/etc/gshadow
+        cp $A/etc/shadow $A/etc/shadow-
+        chmod 640 $A/etc/shadow $A/etc/shadow- $A/etc/gshadow
+        cat >$A/usr/lib/resetkit/factory-reset.d/ssr.conf <<MF
+remove /var/lib/128technology/t128-running.json
+remove /var/lib/128technology/user-running.json
+remove /etc/128technology/*.init
+remove /etc/128technology/salt/pki
+keep-newest /var/lib/128technology/factory-default-*.xml 1
+empty /var/log/128technology
+remove /var/lib/influxdb/data
+delete-users - 1000
+reset-password root \$6\$factory\$rootfactoryhash
+reset-password admin \$6\$factory\$adminfactoryhash
+factory-config -
+MF
+}
+
+# fingerprint DIR: what a factory reset's result is made of, without times:
+# every path with its type, mode and owner, every file's SHA-256 (but the
+# store's index, whose entries carry commit times, and the reset's log),
+# the store's entries by name and SHA-256, the running configuration.
+fingerprint() {
+        (cd "$1" && find . -xdev \( -path ./lost+found -o -path ./var/log/resetkit -o -path ./tmp \
+                -o -path ./.rk-vm \) -prune -o -print | sort >/tmp/fp.paths
+         while read -r p; do
+                [ "$p" = . ] && continue
+                echo "$p $(stat -c '%F %a %u %g' "$p")"
+         done </tmp/fp.paths
+         grep -v -e '/index.json$' -e '\.log$' -e '\.lock$' /tmp/fp.paths | while read -r p; do
+                [ -f "$p" ] && [ ! -L "$p" ] && echo "$p"
+         done | xargs -r sha256sum)
+        "$RESETCTL" --root "$1" config list 2>&1 | awk 'NR > 1 { print $1, $4, $5 }'
+        "$RESETCTL" --root "$1" config show 2>&1
+}
