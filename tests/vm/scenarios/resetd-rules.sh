@@ -25,7 +25,7 @@ ui up
 ui echo released-initial
 wait_for "$UI_OUT" 'released-initial' 10000 || fail "vm-uinput"
 sleep 0.5
-[ "$(rd_count 'armed|action')" = 0 ] || { cat "$RD_LOG"; fail "a press held since before resetd started was acted on"; }
+[ "$(rd_count 'armed|action [a-z-]+ started')" = 0 ] || { cat "$RD_LOG"; fail "a press held since before resetd started was acted on"; }
 [ ! -e "$RD_MARK" ] || fail "reboot ran for a press that began before resetd"
 ok "held at start: waited for the release, did nothing"
 
@@ -38,7 +38,7 @@ wait_for "$UI_OUT" 'flooded' 15000 || fail "vm-uinput flood"
 rd_wait 'dropped by the kernel; state re-read' 1
 rd_wait 'events were lost: the press is dropped' 1
 sleep 0.5
-[ "$(rd_count 'action')" = 0 ] || { cat "$RD_LOG"; fail "a press whose release was lost was acted on"; }
+[ "$(rd_count 'action [a-z-]+ started')" = 0 ] || { cat "$RD_LOG"; fail "a press whose release was lost was acted on"; }
 ok "SYN_DROPPED: state re-read, the press dropped, no action"
 
 # 3. a press while an action runs is ignored
