@@ -142,11 +142,19 @@ static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw
 static double secs(uint64_t ns) { return (double) ns / 1e9; }
 
 static int run(const char *base, unsigned n, unsigned cap) {
-        _cleanup_free_ char *ra = rk_path_join(base, "resetkit"), *rb = rk_path_join(base, "userdel");
+        _cleanup_free_ char *ra = rk_path_join(base, "resetkit"), *rb = rk_path_join(base, "userdel"),
+                            *rc = rk_path_join(base, "rm");
         printf("bench-accounts: %u users (+ private groups, 2 shared groups, subuid/subgid, homes, mail) in %s\n",
                n, base);
-        if (build_root(ra, n) < 0 || build_root(rb, n) < 0)
+        if (build_root(ra, n) < 0 || build_root(rb, n) < 0 || build_root(rc, n) < 0)
                 return 1;
+        /* flush the setup: the first fsync of either contender would
+         * otherwise pay for writing back both trees */
+        _cleanup_close_ int bfd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (bfd < 0 || syncfs(bfd) < 0) {
+                perror("bench-accounts: syncfs");
+                return 1;
+        }
 
         /* resetkit: plan + delete, everything in one pass per file */
         struct rk_log log;
@@ -168,6 +176,17 @@ static int run(const char *base, unsigned n, unsigned cap) {
                 fprintf(stderr, "bench-accounts: delete failed or planned %zu of %u\n", planned, n);
                 return 1;
         }
+
+        /* the floor: the same homes and spools removed by one rm -rf
+         * (no database work at all) — most of resetkit's time is here */
+        char rmcmd[512];
+        snprintf(rmcmd, sizeof rmcmd, "rm -rf '%s/home' '%s/var/mail'", rc, rc);
+        t0 = rk_now_ns();
+        if (system(rmcmd) != 0) {
+                fprintf(stderr, "bench-accounts: %s failed\n", rmcmd);
+                return 1;
+        }
+        uint64_t t_rm = rk_now_ns() - t0;
 
         /* userdel: one process per user, as a shell loop does it */
         _cleanup_free_ char *script = rk_path_join(base, "loop.sh");
@@ -198,6 +217,7 @@ static int run(const char *base, unsigned n, unsigned cap) {
 
         printf("  resetkit rk_accounts_delete: %u users in %.3f s (%.1f us/user)\n", n, secs(t_rk),
                secs(t_rk) * 1e6 / n);
+        printf("  (floor: rm -rf of the same homes and spools: %.3f s)\n", secs(t_rm));
         printf("  userdel -P ROOT -r loop:     %u users in %.3f s (%.2f ms/user)%s\n", cap, secs(t_ud),
                per_user * 1e3, fails ? " [some userdel calls failed]" : "");
         if (cap < n)

@@ -12,6 +12,7 @@
 #include "fault.h"
 #include "fsutil.h"
 #include "passwd.h"
+#include "rmtree.h"
 
 #define DB_MAX_SIZE ((size_t) 256 << 20)
 #define TEMP_PREFIX ".#rk-" /* the prefix of fsutil's temporaries, so its cleanup knows ours too */
@@ -76,22 +77,13 @@ static void dbfiles_done(struct dbfile *f) {
         }
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) RK_PRINTF(3, 4);
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-        if (!err || errlen == 0)
-                return;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-}
 
 static int open_etc(int root_fd, char *err, size_t errlen) {
         int fd = rk_openat2(root_fd, "etc", O_RDONLY | O_DIRECTORY, 0, RK_RESOLVE_STRICT);
         if (fd == -ELOOP)
-                set_err(err, errlen, "etc: is a symlink (or crosses one): refused, nothing changed");
+                rk_set_err(err, errlen, "etc: is a symlink (or crosses one): refused, nothing changed");
         else if (fd < 0)
-                set_err(err, errlen, "etc: %s", strerror(-fd));
+                rk_set_err(err, errlen, "etc: %s", strerror(-fd));
         return fd;
 }
 
@@ -102,36 +94,41 @@ static int load_blob(int etc_fd, const char *name, struct blob *b, char *err, si
         if (fd == -ENOENT)
                 return 0;
         if (fd == -ELOOP) {
-                set_err(err, errlen, "etc/%s: is a symlink: refused, nothing changed", name);
+                rk_set_err(err, errlen, "etc/%s: is a symlink: refused, nothing changed", name);
                 return fd;
         }
         if (fd < 0) {
-                set_err(err, errlen, "etc/%s: %s", name, strerror(-fd));
+                rk_set_err(err, errlen, "etc/%s: %s", name, strerror(-fd));
                 return fd;
         }
         struct blob n = { .exists = true };
         if (fstat(fd, &n.st) < 0) {
-                set_err(err, errlen, "etc/%s: %s", name, strerror(errno));
+                rk_set_err(err, errlen, "etc/%s: %s", name, strerror(errno));
                 return -errno;
         }
         int r = rk_read_fd(fd, DB_MAX_SIZE, &n.text, &n.len);
         if (r < 0) {
-                set_err(err, errlen, "etc/%s: %s", name,
+                rk_set_err(err, errlen, "etc/%s: %s", name,
                         r == -EINVAL || r == -EISDIR ? "not a regular file: refused, nothing changed" : strerror(-r));
                 return r;
         }
         if (strlen(n.text) != n.len) {
-                set_err(err, errlen, "etc/%s: contains a NUL byte: refused, nothing changed", name);
+                rk_set_err(err, errlen, "etc/%s: contains a NUL byte: refused, nothing changed", name);
                 free(n.text);
                 return -EINVAL;
         }
+        /* the label must survive the rewrite (shadow_t on SELinux
+         * systems: login breaks without it) */
         ssize_t ll = fgetxattr(fd, SELINUX_XATTR, NULL, 0);
         if (ll > 0) {
                 n.label = malloc((size_t) ll);
-                if (n.label) {
-                        ll = fgetxattr(fd, SELINUX_XATTR, n.label, (size_t) ll);
-                        n.label_len = ll > 0 ? (size_t) ll : 0;
+                if (!n.label) {
+                        free(n.text);
+                        rk_set_err(err, errlen, "etc/%s: %s", name, strerror(ENOMEM));
+                        return -ENOMEM;
                 }
+                ll = fgetxattr(fd, SELINUX_XATTR, n.label, (size_t) ll);
+                n.label_len = ll > 0 ? (size_t) ll : 0;
         }
         *b = n;
         return 0;
@@ -146,7 +143,7 @@ static int load_all(int etc_fd, struct dbfile *f, char *err, size_t errlen) {
                         return r;
         }
         if (!f[I_PASSWD].main.exists) {
-                set_err(err, errlen, "etc/passwd: %s", strerror(ENOENT));
+                rk_set_err(err, errlen, "etc/passwd: %s", strerror(ENOENT));
                 return -ENOENT;
         }
         return 0;
@@ -220,7 +217,7 @@ int rk_accounts_plan(int root_fd, unsigned min_uid, char *const *keep_users,
         struct rk_pw_rules rules = { .min_uid = min_uid, .uid_max = p.uid_max, .keep_users = keep_users };
         r = select_users(f, &rules, &t, &sel);
         if (r < 0) {
-                set_err(err, errlen, "etc/passwd: %s", strerror(-r));
+                rk_set_err(err, errlen, "etc/passwd: %s", strerror(-r));
                 goto out;
         }
         r = -ENOMEM;
@@ -248,7 +245,7 @@ int rk_accounts_plan(int root_fd, unsigned min_uid, char *const *keep_users,
         r = 0;
         goto out;
 oom:
-        set_err(err, errlen, "accounts plan: %s", strerror(ENOMEM));
+        rk_set_err(err, errlen, "accounts plan: %s", strerror(ENOMEM));
 out:
         rk_accounts_plan_free(&p);
         rk_pw_deletion_free(&sel);
@@ -269,7 +266,7 @@ static int lock_etc(int etc_fd, uint64_t timeout_ms, char *err, size_t errlen) {
         _cleanup_close_ int fd = rk_openat2(etc_fd, ".pwd.lock", O_WRONLY | O_CREAT | O_NOCTTY | O_NOFOLLOW,
                                             0600, RK_RESOLVE_STRICT);
         if (fd < 0) {
-                set_err(err, errlen, "etc/.pwd.lock: %s", fd == -ELOOP ? "is a symlink: refused" : strerror(-fd));
+                rk_set_err(err, errlen, "etc/.pwd.lock: %s", fd == -ELOOP ? "is a symlink: refused" : strerror(-fd));
                 return fd;
         }
         uint64_t deadline = rk_now_ms() + timeout_ms;
@@ -278,7 +275,7 @@ static int lock_etc(int etc_fd, uint64_t timeout_ms, char *err, size_t errlen) {
                 if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
                         return RK_TAKE_FD(fd);
                 if (errno != EAGAIN && errno != EACCES && errno != EINTR) {
-                        set_err(err, errlen, "etc/.pwd.lock: locking: %s", strerror(errno));
+                        rk_set_err(err, errlen, "etc/.pwd.lock: locking: %s", strerror(errno));
                         return -errno;
                 }
                 uint64_t now = rk_now_ms();
@@ -290,10 +287,10 @@ static int lock_etc(int etc_fd, uint64_t timeout_ms, char *err, size_t errlen) {
         }
         struct flock who = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
         if (fcntl(fd, F_OFD_GETLK, &who) == 0 && who.l_type != F_UNLCK && who.l_pid > 0)
-                set_err(err, errlen, "etc/.pwd.lock: held by process %d, gave up after %llu ms (another userdel/passwd running?)",
+                rk_set_err(err, errlen, "etc/.pwd.lock: held by process %d, gave up after %llu ms (another userdel/passwd running?)",
                         (int) who.l_pid, (unsigned long long) timeout_ms);
         else
-                set_err(err, errlen, "etc/.pwd.lock: held by another process, gave up after %llu ms",
+                rk_set_err(err, errlen, "etc/.pwd.lock: held by another process, gave up after %llu ms",
                         (unsigned long long) timeout_ms);
         return -ETIMEDOUT;
 }
@@ -412,138 +409,26 @@ static int write_db(int etc_fd, size_t i, const struct dbfile *f, struct rk_log 
 
 /* ---- homes, mail spools, crontabs ---- */
 
-struct frame {
-        DIR *d;
-        char *name; /* of this directory in the frame below */
-};
-
-/* Remove directory `base` in pfd and everything below it, iteratively (no
- * recursion, no depth limit but the fd limit), never following a symlink
- * (O_NOFOLLOW; unlinkat removes a link itself) and never entering another
- * filesystem (a mount point inside is left, with a warning).
- * TODO(lead): use rk_rm_entry */
+/* Remove directory `base` in pfd and everything below it: the factory
+ * reset's own safe removal (iterative, never following a symlink, never
+ * entering another filesystem), with pfd as its root so nothing above the
+ * home's parent can be reached.  dev is the filesystem the tree must be on. */
 static int rm_tree_at(int pfd, const char *base, dev_t dev, const char *what, struct rk_log *log) {
-        struct frame *st = NULL;
-        size_t n = 0, cap = 0;
-        int r = 0;
-
-        int fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
+        struct stat s;
+        if (fstatat(pfd, base, &s, AT_SYMLINK_NOFOLLOW) < 0)
                 return errno == ENOENT ? 0 : -errno;
-        char *bn = strdup(base);
-        DIR *d = fdopendir(fd);
-        if (!d || !bn) {
-                if (d)
-                        closedir(d);
-                else
-                        close(fd);
-                free(bn);
-                return -ENOMEM;
-        }
-        st = malloc(sizeof *st * 16);
-        if (!st) {
-                closedir(d);
-                free(bn);
-                return -ENOMEM;
-        }
-        cap = 16;
-        st[n++] = (struct frame) { d, bn };
-
-        while (n > 0) {
-                struct frame *top = &st[n - 1];
-                errno = 0;
-                struct dirent *de = readdir(top->d);
-                if (!de) {
-                        if (errno) {
-                                r = -errno;
-                                break;
-                        }
-                        int parent = n >= 2 ? dirfd(st[n - 2].d) : pfd;
-                        closedir(top->d);
-                        char *name = top->name;
-                        n--;
-                        if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
-                                if (errno == ENOTEMPTY || errno == EBUSY)
-                                        rk_warn(log, "accounts: %s: directory %s not empty after removal "
-                                                "(a mount point inside?), left in place", what, name);
-                                else
-                                        r = -errno;
-                        }
-                        free(name);
-                        RK_FAULT("accounts:home-dir");
-                        if (r < 0)
-                                break;
-                        continue;
-                }
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                        continue;
-                int dfd = dirfd(top->d);
-                bool isdir = de->d_type == DT_DIR;
-                if (de->d_type == DT_UNKNOWN) {
-                        struct stat s;
-                        if (fstatat(dfd, de->d_name, &s, AT_SYMLINK_NOFOLLOW) < 0) {
-                                if (errno == ENOENT)
-                                        continue;
-                                r = -errno;
-                                break;
-                        }
-                        isdir = S_ISDIR(s.st_mode);
-                }
-                if (!isdir) {
-                        if (unlinkat(dfd, de->d_name, 0) == 0 || errno == ENOENT)
-                                continue;
-                        if (errno != EISDIR) {
-                                r = -errno;
-                                break;
-                        }
-                        /* became a directory meanwhile: fall through */
-                }
-                int cfd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-                if (cfd < 0) {
-                        if (errno == ENOENT)
-                                continue;
-                        if (errno == ELOOP || errno == ENOTDIR) {
-                                /* swapped for a symlink or file meanwhile: remove the entry, not its target */
-                                if (unlinkat(dfd, de->d_name, 0) == 0 || errno == ENOENT)
-                                        continue;
-                        }
-                        r = -errno;
-                        break;
-                }
-                struct stat cs;
-                if (fstat(cfd, &cs) < 0 || cs.st_dev != dev) {
-                        rk_warn(log, "accounts: %s: %s is another filesystem's mount point, left in place",
-                                what, de->d_name);
-                        close(cfd);
-                        continue;
-                }
-                if (n == cap) {
-                        struct frame *ns = realloc(st, sizeof *st * cap * 2);
-                        if (!ns) {
-                                close(cfd);
-                                r = -ENOMEM;
-                                break;
-                        }
-                        st = ns;
-                        cap *= 2;
-                }
-                char *cn = strdup(de->d_name);
-                DIR *cd = cn ? fdopendir(cfd) : NULL;
-                if (!cd) {
-                        free(cn);
-                        close(cfd);
-                        r = -ENOMEM;
-                        break;
-                }
-                st[n++] = (struct frame) { cd, cn };
-        }
-        while (n > 0) {
-                n--;
-                closedir(st[n].d);
-                free(st[n].name);
-        }
-        free(st);
-        return r;
+        if (s.st_dev != dev)
+                return 0;
+        struct rk_rm_opts o = { .log = log };
+        struct rk_rm_stats st = {};
+        int r = rk_rm_path(pfd, base, false, &o, &st);
+        if (r < 0)
+                return r;
+        if (st.skipped_mounts)
+                rk_warn(log, "accounts: %s: %llu mount point(s) inside left in place", what,
+                        (unsigned long long) st.skipped_mounts);
+        RK_FAULT("accounts:home-dir");
+        return 0;
 }
 
 /* A name usable as one path component (passwd allows more than that). */

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "accounts.h"
@@ -13,8 +15,11 @@
 #include "fsutil.h"
 #include "journal.h"
 #include "manifest.h"
+#include "progress.h"
 #include "rmtree.h"
+#include "slots.h"
 #include "store.h"
+#include "zero.h"
 
 #define HASH_FILE_MAX 4096
 
@@ -25,6 +30,7 @@ struct engine {
         struct rk_journal j;
         char **protect;         /* root-relative paths the removal never touches */
         json_object *report;    /* array: one object per entry (plan or result) */
+        struct rk_progress bar; /* zeroing progress on a terminal */
 };
 
 /* The stage (SPEC §3 step number) of each action: entries run stage by
@@ -53,17 +59,6 @@ static void sort_plan(struct rk_manifest *m) {
                 }
                 m->entries[k] = e;
         }
-}
-
-static void fmt_bytes(uint64_t b, char *buf, size_t len) {
-        static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-        double v = (double) b;
-        size_t u = 0;
-        while (v >= 1024 && u + 1 < RK_ELEMENTSOF(unit)) {
-                v /= 1024;
-                u++;
-        }
-        snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
 }
 
 static const char *entry_where(const struct rk_mf_entry *en, char *buf, size_t len) {
@@ -102,7 +97,7 @@ static int plan_remove(struct engine *e, const struct rk_mf_entry *en, json_obje
         if (r < 0)
                 return rk_log_errno(e->log, r, "%s %s: %s", rk_mf_action_name(en->action), en->path, strerror(-r));
         char b[32];
-        fmt_bytes(st.bytes, b, sizeof b);
+        rk_format_bytes(st.bytes, b, sizeof b);
         if (!dry)
                 rk_info(e->log, "%s %s: removed %llu files, %llu directories, %llu symlinks, %s",
                         rk_mf_action_name(en->action), en->path, (unsigned long long) st.files,
@@ -210,6 +205,146 @@ static int plan_exec(struct engine *e, const struct rk_mf_entry *en, json_object
         return 0;
 }
 
+/* ---- steps 6 and 7: zeroing ------------------------------------------- */
+
+static int zero_checkpoint(void *userdata, uint64_t offset) {
+        struct engine *e = userdata;
+        /* Every byte below offset is zero on stable storage: journal it so a
+         * power cut resumes here instead of from the start. */
+        e->j.offset = offset;
+        return rk_journal_save(e->ctx->root.fd, e->ctx->cfg.journal, &e->j);
+}
+
+static int zero_save_reserve(void *userdata, const char *fs_name, uint64_t value) {
+        struct engine *e = userdata;
+        /* Before ext4's reserve is lowered: a crash must be able to put the
+         * original value back. */
+        if (rk_free_and_strdup(&e->j.reserve_fs, fs_name) < 0)
+                return -ENOMEM;
+        e->j.reserve_orig = (int64_t) value;
+        return rk_journal_save(e->ctx->root.fd, e->ctx->cfg.journal, &e->j);
+}
+
+static void zero_progress(void *userdata, uint64_t done, uint64_t total) {
+        struct engine *e = userdata;
+        rk_progress_update(&e->bar, done, total, rk_now_ns());
+}
+
+/* With --root, the host's own root filesystem is never a target, however
+ * the path inside the root was spelled. */
+static dev_t host_root_dev(struct engine *e) {
+        struct stat st;
+        if (e->ctx->root.is_host || stat("/", &st) < 0)
+                return 0;
+        return st.st_dev;
+}
+
+static int plan_zero_partition(struct engine *e, const struct rk_mf_entry *en, json_object *item, bool dry) {
+        struct rk_ctx *ctx = e->ctx;
+        struct rk_slots slots;
+        char err[1024] = "", line[1024];
+        int t = rk_slots_preflight(&ctx->cfg, ctx->root.fd, -1, &slots, err, sizeof err);
+        if (t < 0) {
+                rk_slots_done(&slots);
+                return rk_log_errno(e->log, t, "zero-partition: refused: %s", err);
+        }
+        const struct rk_slot *sl = &slots.slot[t];
+        json_object_object_add(item, "slot", json_object_new_string(t ? "b" : "a"));
+        json_object_object_add(item, "device", json_object_new_string(sl->resolved ? sl->resolved : sl->config));
+        json_object_object_add(item, "zero-bytes", json_object_new_int64((int64_t) sl->size));
+        if (dry) {
+                rk_slots_done(&slots);
+                return 0;
+        }
+
+        /* The slot's boot entries go first: a half-zeroed slot must never
+         * be booted. */
+        struct rk_boot_meta_result meta = {};
+        int r = rk_slot_remove_boot_metadata(&ctx->cfg, ctx->root.fd, t, &meta, err, sizeof err);
+        if (r < 0) {
+                rk_slots_done(&slots);
+                return rk_log_errno(e->log, r, "zero-partition: boot metadata of slot %c: %s", sl->name, err);
+        }
+        rk_info(e->log, "zero-partition: slot %c boot metadata removed (%zu grubenv keys, %u files)",
+                sl->name, meta.keys_removed, meta.files_removed);
+        RK_FAULT("engine:boot-metadata-removed");
+
+        _cleanup_close_ int fd = rk_slot_open_target(&slots, err, sizeof err);
+        if (fd < 0) {
+                rk_slots_done(&slots);
+                return rk_log_errno(e->log, fd, "zero-partition: %s", err);
+        }
+        struct rk_zero_ops ops = { .checkpoint = zero_checkpoint, .progress = zero_progress, .userdata = e };
+        struct rk_zero_stats st = {};
+        _cleanup_free_ char *label = NULL;
+        if (asprintf(&label, "zero slot %c", sl->name) < 0)
+                label = NULL;
+        rk_progress_start(&e->bar, STDERR_FILENO, e->o->progress, label ? label : "zero slot",
+                          e->j.offset, sl->size, rk_now_ns());
+        r = rk_zero_device(fd, e->j.offset, 0, &ops, &st, err, sizeof err);
+        rk_progress_end(&e->bar, rk_now_ns());
+        if (r >= 0)
+                r = rk_zero_verify(fd, st.size, ctx->cfg.verify, rk_now_ns(), NULL, NULL, &st.verify, err, sizeof err);
+        rk_zero_describe(&st, sl->resolved ? sl->resolved : sl->config, line, sizeof line);
+        rk_slots_done(&slots);
+        if (r < 0)
+                return rk_log_errno(e->log, r, "zero-partition: %s; %s", err, line);
+        rk_info(e->log, "zero-partition: %s", line);
+        json_object_object_add(item, "zeroed-bytes", json_object_new_int64((int64_t) st.written));
+        return 0;
+}
+
+static int plan_zero_free_space(struct engine *e, const struct rk_mf_entry *en, json_object *item, bool dry) {
+        struct rk_ctx *ctx = e->ctx;
+        char err[1024] = "", line[1024];
+        dev_t refuse = host_root_dev(e);
+        if (dry) {
+                _cleanup_close_ int fd = rk_fill_open_mount(ctx->root.fd, en->path, refuse, err, sizeof err);
+                if (fd < 0)
+                        return rk_log_errno(e->log, fd, "zero-free-space %s: refused: %s", en->path, err);
+                struct statvfs sv;
+                if (fstatvfs(fd, &sv) == 0)
+                        /* f_bfree, not f_bavail: root's reserve is filled too */
+                        json_object_object_add(item, "zero-bytes",
+                                               json_object_new_int64((int64_t) (sv.f_bfree * sv.f_frsize)));
+                return 0;
+        }
+        if (e->j.reserve_fs) {
+                /* Resume after a crash inside this step: the fill file died
+                 * with the process (O_TMPFILE) or is removed here, and the
+                 * ext4 reserve goes back before the fill starts again. */
+                int r = rk_fill_recover(ctx->root.fd, en->path, e->j.reserve_fs, e->j.reserve_orig, err, sizeof err);
+                if (r < 0)
+                        return rk_log_errno(e->log, r, "zero-free-space %s: recovering the interrupted fill: %s",
+                                            en->path, err);
+                rk_info(e->log, "zero-free-space %s: interrupted fill cleaned up (%d leftover files, reserve %lld restored)",
+                        en->path, r, (long long) e->j.reserve_orig);
+        }
+        struct rk_fill_opts fo = {
+                .verify = ctx->cfg.verify,
+                .seed = rk_now_ns(),
+                .refuse_dev = refuse,
+                .reserve_orig = e->j.reserve_fs ? e->j.reserve_orig : -1,
+        };
+        struct rk_fill_ops ops = { .save_reserve = zero_save_reserve, .progress = zero_progress, .userdata = e };
+        struct rk_fill_stats st = {};
+        _cleanup_free_ char *label = NULL;
+        if (asprintf(&label, "zero free %s", en->path) < 0)
+                label = NULL;
+        rk_progress_start(&e->bar, STDERR_FILENO, e->o->progress, label ? label : "zero free space", 0, 0, rk_now_ns());
+        int r = rk_zero_free_space(ctx->root.fd, en->path, &fo, &ops, &st, err, sizeof err);
+        rk_progress_end(&e->bar, rk_now_ns());
+        rk_fill_describe(&st, en->path, line, sizeof line);
+        if (r < 0)
+                return rk_log_errno(e->log, r, "zero-free-space %s: %s; %s", en->path, err, line);
+        rk_info(e->log, "zero-free-space: %s", line);
+        json_object_object_add(item, "zeroed-bytes", json_object_new_int64((int64_t) st.bytes));
+        free(e->j.reserve_fs);
+        e->j.reserve_fs = NULL;
+        e->j.reserve_orig = -1;
+        return 0;
+}
+
 static int plan_zero(struct engine *e, const struct rk_mf_entry *en, json_object *item, bool dry) {
         if (!e->j.zeroize) {
                 json_object_object_add(item, "skipped", json_object_new_string("--no-zeroize"));
@@ -217,9 +352,8 @@ static int plan_zero(struct engine *e, const struct rk_mf_entry *en, json_object
                         rk_notice(e->log, "%s %s: skipped (--no-zeroize)", rk_mf_action_name(en->action), en->path);
                 return 0;
         }
-        /* The zeroing steps (issue 4) plug in here. */
-        rk_err(e->log, "%s %s: zeroing is not built into this version", rk_mf_action_name(en->action), en->path);
-        return -EOPNOTSUPP;
+        return en->action == RK_MF_ZERO_PARTITION ? plan_zero_partition(e, en, item, dry)
+                                                  : plan_zero_free_space(e, en, item, dry);
 }
 
 static int plan_entry(struct engine *e, const struct rk_mf_entry *en, json_object *item, bool dry) {
@@ -268,7 +402,7 @@ static void print_plan_text(struct engine *e, FILE *f) {
                 fprintf(f, "  %d %-10s %-14s ", step, step >= 2 && step <= 7 ? stage_name[step] : "?", action);
                 if (json_object_object_get_ex(it, "files", &v)) {
                         char b[32];
-                        fmt_bytes((uint64_t) get_i(it, "bytes"), b, sizeof b);
+                        rk_format_bytes((uint64_t) get_i(it, "bytes"), b, sizeof b);
                         fprintf(f, "%s: %lld files, %lld dirs, %s", path, (long long) get_i(it, "files"),
                                 (long long) get_i(it, "dirs"), b);
                         files += (uint64_t) get_i(it, "files");
@@ -291,7 +425,7 @@ static void print_plan_text(struct engine *e, FILE *f) {
                 fputc('\n', f);
         }
         char b[32];
-        fmt_bytes(bytes, b, sizeof b);
+        rk_format_bytes(bytes, b, sizeof b);
         fprintf(f, "Total: %llu files, %s removed.\n", (unsigned long long) files, b);
 }
 
@@ -314,47 +448,30 @@ static void print_report(struct engine *e, bool dry, const char *outcome) {
 
 /* ---- locking, log, confirmation --------------------------------------- */
 
+/* One reset per root at a time.  The lock is flock(2) on the root directory
+ * itself: it exists already, so a refused or dry run leaves no trace on the
+ * disk, and every spelling of the root (a bind mount, /sysroot) is the same
+ * inode. */
 static int take_lock(struct engine *e, int *ret_fd) {
-        _cleanup_free_ char *dir = strdup(rk_path_relative(e->ctx->cfg.journal));
-        if (!dir)
-                return -ENOMEM;
-        char *slash = strrchr(dir, '/');
-        if (slash)
-                *slash = 0;
-        _cleanup_close_ int dfd = slash ? rk_mkdir_p_at(e->ctx->root.fd, dir, 0700)
-                                        : fcntl(e->ctx->root.fd, F_DUPFD_CLOEXEC, 3);
-        if (dfd < 0)
-                return rk_log_errno(e->log, dfd, "cannot open the journal directory of %s: %s",
-                                    e->ctx->cfg.journal, strerror(-dfd));
-        _cleanup_close_ int fd = openat(dfd, "factory-reset.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        _cleanup_close_ int fd = openat(e->ctx->root.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
-                return rk_log_errno(e->log, errno, "cannot open the factory-reset lock: %m");
+                return rk_log_errno(e->log, errno, "cannot open the root %s to lock it: %m", e->ctx->root.path);
         if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
                 if (errno == EWOULDBLOCK) {
-                        rk_err(e->log, "another factory reset is running on %s (lock %s/factory-reset.lock held); nothing changed",
-                               e->ctx->root.path, dir);
+                        rk_err(e->log, "another factory reset is running on %s (it holds the lock on the root directory); nothing changed",
+                               e->ctx->root.path);
                         return -EBUSY;
                 }
-                return rk_log_errno(e->log, errno, "cannot lock: %m");
+                return rk_log_errno(e->log, errno, "cannot lock %s: %m", e->ctx->root.path);
         }
         *ret_fd = RK_TAKE_FD(fd);
         return 0;
 }
 
 static int open_log(struct engine *e) {
-        const char *rel = rk_path_relative(e->ctx->cfg.reset_log);
-        _cleanup_free_ char *dir = strdup(rel);
-        if (!dir)
-                return -ENOMEM;
-        char *slash = strrchr(dir, '/');
-        const char *name = rel;
-        _cleanup_close_ int dfd = -1;
-        if (slash) {
-                *slash = 0;
-                name = slash + 1;
-                dfd = rk_mkdir_p_at(e->ctx->root.fd, dir, 01777);
-        } else
-                dfd = fcntl(e->ctx->root.fd, F_DUPFD_CLOEXEC, 3);
+        const char *name;
+        _cleanup_close_ int dfd = rk_open_parent_at(e->ctx->root.fd, rk_path_relative(e->ctx->cfg.reset_log),
+                                                    01777, &name);
         if (dfd < 0)
                 return dfd;
         int fd = openat(dfd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -369,19 +486,8 @@ static int open_log(struct engine *e) {
 static int move_log(struct engine *e) {
         struct rk_ctx *ctx = e->ctx;
         const char *src = rk_path_relative(ctx->cfg.reset_log);
-        const char *dst = rk_path_relative(ctx->cfg.final_log);
-        _cleanup_free_ char *ddir = strdup(dst);
-        if (!ddir)
-                return -ENOMEM;
-        char *slash = strrchr(ddir, '/');
-        const char *dname = dst;
-        _cleanup_close_ int dfd = -1;
-        if (slash) {
-                *slash = 0;
-                dname = slash + 1;
-                dfd = rk_mkdir_p_at(ctx->root.fd, ddir, 0755);
-        } else
-                dfd = fcntl(ctx->root.fd, F_DUPFD_CLOEXEC, 3);
+        const char *dname;
+        _cleanup_close_ int dfd = rk_open_parent_at(ctx->root.fd, rk_path_relative(ctx->cfg.final_log), 0755, &dname);
         if (dfd < 0)
                 return dfd;
         _cleanup_close_ int sfd = rk_openat2(ctx->root.fd, src, O_RDONLY, 0, RK_RESOLVE_STRICT);

@@ -205,7 +205,7 @@ int rk_mkdir_p_at(int dirfd, const char *relpath, mode_t mode) {
         return RK_TAKE_FD(cur);
 }
 
-int rk_remove_stale_temps(int dirfd) {
+int rk_remove_prefixed(int dirfd, const char *prefix) {
         int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
         if (fd < 0)
                 return -errno;
@@ -219,10 +219,29 @@ int rk_remove_stale_temps(int dirfd) {
         int n = 0;
         struct dirent *de;
         while ((de = readdir(d)))
-                if (rk_startswith(de->d_name, RK_TEMP_PREFIX) && unlinkat(dirfd, de->d_name, 0) == 0)
+                if (rk_startswith(de->d_name, prefix) && unlinkat(dirfd, de->d_name, 0) == 0)
                         n++;
         closedir(d);
         if (n > 0)
                 (void) rk_fsync_dir(dirfd);
         return n;
+}
+
+int rk_remove_stale_temps(int dirfd) {
+        return rk_remove_prefixed(dirfd, RK_TEMP_PREFIX);
+}
+
+int rk_open_parent_at(int dirfd, const char *path, mode_t mode, const char **ret_name) {
+        const char *slash = strrchr(path, '/');
+        *ret_name = slash ? slash + 1 : path;
+        if (!slash) {
+                int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+                return fd < 0 ? -errno : fd;
+        }
+        _cleanup_free_ char *dir = strndup(path, (size_t) (slash - path));
+        if (!dir)
+                return -ENOMEM;
+        if (mode)
+                return rk_mkdir_p_at(dirfd, dir, mode);
+        return rk_openat2(dirfd, dir, O_RDONLY | O_DIRECTORY, 0, RK_RESOLVE_STRICT);
 }

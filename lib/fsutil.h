@@ -42,3 +42,11 @@ int rk_mkdir_p_at(int dirfd, const char *relpath, mode_t mode);
 
 /* Remove temporaries a crashed rk_write_atomic_at() left in dirfd. */
 int rk_remove_stale_temps(int dirfd);
+/* Unlink every entry of dirfd whose name starts with prefix (leftovers of a
+ * crash); fsync the directory when something went.  Returns the count. */
+int rk_remove_prefixed(int dirfd, const char *prefix);
+
+/* The directory that holds `path` (relative to dirfd, no symlinks): created
+ * with its parents and `mode` when mode != 0, else only opened.  *ret_name
+ * points at the last component inside path. */
+int rk_open_parent_at(int dirfd, const char *path, mode_t mode, const char **ret_name);

@@ -12,13 +12,13 @@
 #define JOURNAL_MAX_SIZE (4 * 1024 * 1024)
 
 void rk_journal_init(struct rk_journal *j) {
-        *j = (struct rk_journal) { .saved_reserved = -1 };
+        *j = (struct rk_journal) { .reserve_orig = -1 };
 }
 
 void rk_journal_free(struct rk_journal *j) {
         rk_manifest_free(&j->plan);
         free(j->then);
-        free(j->saved_reserved_path);
+        free(j->reserve_fs);
         rk_journal_init(j);
 }
 
@@ -53,9 +53,9 @@ int rk_journal_format(const struct rk_journal *j, char **ret) {
         json_object_object_add(o, "zeroize", json_object_new_boolean(j->zeroize));
         json_object_object_add(o, "next", json_object_new_int64((int64_t) j->next));
         json_object_object_add(o, "offset", json_object_new_int64((int64_t) j->offset));
-        if (j->saved_reserved >= 0 && j->saved_reserved_path) {
-                json_object_object_add(o, "saved-reserved", json_object_new_int64(j->saved_reserved));
-                json_object_object_add(o, "saved-reserved-path", json_object_new_string(j->saved_reserved_path));
+        if (j->reserve_orig >= 0 && j->reserve_fs) {
+                json_object_object_add(o, "reserve-orig", json_object_new_int64(j->reserve_orig));
+                json_object_object_add(o, "reserve-fs", json_object_new_string(j->reserve_fs));
         }
         for (size_t i = 0; i < j->plan.n; i++) {
                 json_object *e = entry_to_json(&j->plan.entries[i]);
@@ -162,9 +162,9 @@ int rk_journal_parse(struct rk_journal *j, const char *text, char *err, size_t e
         j->zeroize = json_object_get_boolean(zero);
         if (!(j->then = strdup(then)))
                 return -ENOMEM;
-        if (get_int(o, "saved-reserved", &reserved) == 0 && get_string(o, "saved-reserved-path", &rpath) == 0) {
-                j->saved_reserved = reserved;
-                if (!(j->saved_reserved_path = strdup(rpath)))
+        if (get_int(o, "reserve-orig", &reserved) == 0 && get_string(o, "reserve-fs", &rpath) == 0) {
+                j->reserve_orig = reserved;
+                if (!(j->reserve_fs = strdup(rpath)))
                         return -ENOMEM;
         }
         return 0;
@@ -173,23 +173,17 @@ int rk_journal_parse(struct rk_journal *j, const char *text, char *err, size_t e
 /* The journal's directory, created on demand (0700: it names what is being
  * wiped), and the file name inside it. */
 static int open_dir(int root_fd, const char *path, bool create, const char **ret_name) {
-        _cleanup_free_ char *copy = strdup(rk_path_relative(path));
-        if (!copy)
-                return -ENOMEM;
-        char *slash = strrchr(copy, '/');
-        *ret_name = strrchr(path, '/') + 1;
-        if (!slash) {
-                int fd = fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
-                return fd < 0 ? -errno : fd;
-        }
-        *slash = 0;
-        if (create)
-                return rk_mkdir_p_at(root_fd, copy, 0700);
-        return rk_openat2(root_fd, copy, O_RDONLY | O_DIRECTORY, 0, RK_RESOLVE_STRICT);
+        return rk_open_parent_at(root_fd, rk_path_relative(path), create ? 0700 : 0, ret_name);
 }
 
 int rk_journal_load(int root_fd, const char *path, struct rk_journal *j, char *err, size_t errlen) {
         _cleanup_free_ char *text = NULL;
+        const char *name;
+        _cleanup_close_ int dfd = open_dir(root_fd, path, false, &name);
+        /* A power cut during a save leaves its temporary beside the journal:
+         * the rename never happened, so the old journal is the truth. */
+        if (dfd >= 0)
+                (void) rk_remove_stale_temps(dfd);
         int r = rk_read_at(root_fd, rk_path_relative(path), RK_RESOLVE_STRICT, JOURNAL_MAX_SIZE, &text, NULL);
         if (r < 0) {
                 snprintf(err, errlen, "%s: %s", path, strerror(-r));

@@ -25,8 +25,8 @@ struct rk_journal {
         /* progress */
         size_t next;                    /* index of the first entry not completed */
         uint64_t offset;                /* inside entry `next`: bytes already zeroed */
-        int64_t saved_reserved;         /* ext4 reserved_clusters to restore, -1: none */
-        char *saved_reserved_path;      /* sysfs file it belongs to */
+        int64_t reserve_orig;         /* ext4 reserved_clusters to restore, -1: none */
+        char *reserve_fs;               /* its ext4 sysfs name (/sys/fs/ext4/NAME) */
 };
 
 void rk_journal_init(struct rk_journal *j);

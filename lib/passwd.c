@@ -175,15 +175,6 @@ static bool sorted_has_u32(const uint32_t *v, size_t n, uint32_t x) {
 
 /* ---- login.defs ---- */
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) RK_PRINTF(3, 4);
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-        if (!err || errlen == 0)
-                return;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-}
 
 int rk_login_defs_parse(const char *text, const char *fname, struct rk_login_defs *ret,
                         char *err, size_t errlen) {
@@ -213,7 +204,7 @@ int rk_login_defs_parse(const char *text, const char *fname, struct rk_login_def
                 }
                 char val[32];
                 if (ve - i == 0 || ve - i >= sizeof val) {
-                        set_err(err, errlen, "%s:%zu: UID_MAX has no usable value", fname, lineno);
+                        rk_set_err(err, errlen, "%s:%zu: UID_MAX has no usable value", fname, lineno);
                         return -EINVAL;
                 }
                 memcpy(val, l.s + i, ve - i);
@@ -222,12 +213,12 @@ int rk_login_defs_parse(const char *text, const char *fname, struct rk_login_def
                 errno = 0;
                 char *end;
                 if (!isdigit((unsigned char) val[0])) {
-                        set_err(err, errlen, "%s:%zu: UID_MAX \"%s\" is not a number", fname, lineno, val);
+                        rk_set_err(err, errlen, "%s:%zu: UID_MAX \"%s\" is not a number", fname, lineno, val);
                         return -EINVAL;
                 }
                 unsigned long long v = strtoull(val, &end, 0);
                 if (errno != 0 || *end || v > UINT32_MAX) {
-                        set_err(err, errlen, "%s:%zu: UID_MAX \"%s\" is not a valid UID", fname, lineno, val);
+                        rk_set_err(err, errlen, "%s:%zu: UID_MAX \"%s\" is not a valid UID", fname, lineno, val);
                         return -EINVAL;
                 }
                 d.uid_max = (unsigned) v;

@@ -11,6 +11,7 @@
 #include <sys/sysmacros.h>
 
 #include "fsutil.h"
+#include "rmtree.h"
 #include "grubenv.h"
 #include "util.h"
 
@@ -317,57 +318,33 @@ static int check_not_in_use(const struct rk_slot *sl, const char *desc, char *er
         return 0;
 }
 
-/* ---- boot files: exact directory, glob in the last component ---- */
+/* ---- boot files: manifest-style globs inside the root ---- */
 
 typedef int (*boot_file_fn)(int dfd, const char *name, const char *relpath, void *userdata);
 
+/* Call fn for every match of pattern, with the strictly opened directory
+ * that holds it: the same glob rules as the factory-reset manifest (any
+ * component, dot-files included, never through a symlink). */
 static int for_each_boot_file(int root_fd, const char *pattern, boot_file_fn fn, void *userdata,
                               char *err, size_t errlen) {
-        const char *rel = rk_path_relative(pattern);
-        _cleanup_free_ char *dir = strdup(rel);
-        if (!dir)
-                return -ENOMEM;
-        char *slash = strrchr(dir, '/');
-        const char *base = slash ? slash + 1 : rel;
-        if (slash)
-                *slash = 0;
-        else
-                strcpy(dir, ".");
-        /* TODO(lead): rk_rm_entry — full manifest globs (any component)
-         * once lib/rmtree lands; the boot files of a slot are usually one
-         * directory's worth, so the last component is enough for now. */
-        if (strpbrk(dir, "*?[")) {
-                snprintf(err, errlen, "boot-files %s: a glob is only supported in the last path component", pattern);
-                return -EINVAL;
+        _cleanup_strv_free_ char **matches = NULL;
+        int r = rk_rm_glob(root_fd, pattern, NULL, &matches);
+        if (r < 0) {
+                snprintf(err, errlen, "boot-files %s: %s", pattern, strerror(-r));
+                return r;
         }
-        _cleanup_close_ int dfd = rk_openat2(root_fd, dir, O_RDONLY | O_DIRECTORY, 0, RK_RESOLVE_STRICT);
-        if (dfd == -ENOENT)
-                return 0;       /* nothing there: nothing to remove */
-        if (dfd < 0) {
-                snprintf(err, errlen, "boot-files %s: cannot open %s: %s", pattern, dir, strerror(-dfd));
-                return dfd;
-        }
-        int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return -errno;
-        }
-        int r = 0;
-        struct dirent *de;
-        while (r >= 0 && (de = readdir(d))) {
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+        for (char **m = matches; m && *m && r >= 0; m++) {
+                const char *name;
+                _cleanup_close_ int dfd = rk_open_parent_at(root_fd, *m, 0, &name);
+                if (dfd == -ENOENT)
                         continue;
-                /* no FNM_PERIOD: globs match dot-files too (SPEC §3) */
-                if (fnmatch(base, de->d_name, 0) != 0)
-                        continue;
-                char relpath[PATH_MAX];
-                snprintf(relpath, sizeof relpath, "%s/%s", dir, de->d_name);
-                r = fn(dfd, de->d_name, relpath, userdata);
+                if (dfd < 0) {
+                        snprintf(err, errlen, "boot-files %s: cannot open the directory of %s: %s", pattern, *m,
+                                 strerror(-dfd));
+                        return dfd;
+                }
+                r = fn(dfd, name, *m, userdata);
         }
-        closedir(d);
         return r;
 }
 

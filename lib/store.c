@@ -499,20 +499,10 @@ static int open_failed(struct rk_store *s, int r, const char *path) {
 static int create_dir(struct rk_store *s, const char *rel) {
         /* Parents are ordinary system directories (0755); only the store
          * itself is private. */
-        _cleanup_free_ char *parent = strdup(rel);
-        if (!parent)
-                return -ENOMEM;
-        char *slash = strrchr(parent, '/');
-        const char *last = rel;
-        _cleanup_close_ int pfd = -1;
-        if (slash) {
-                *slash = 0;
-                last = slash + 1;
-                pfd = rk_mkdir_p_at(s->ctx->root.fd, parent, 0755);
-        } else
-                pfd = fcntl(s->ctx->root.fd, F_DUPFD_CLOEXEC, 3);
+        const char *last;
+        _cleanup_close_ int pfd = rk_open_parent_at(s->ctx->root.fd, rel, 0755, &last);
         if (pfd < 0)
-                return pfd == -1 ? -errno : pfd;
+                return pfd;
         if (mkdirat(pfd, last, 0700) < 0 && errno != EEXIST)
                 return -errno;
         return rk_fsync_dir(pfd);

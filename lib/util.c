@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <time.h>
 
 void rk_strv_free(char **v) {
@@ -148,6 +149,15 @@ int rk_strv_split(const char *s, char ***ret) {
 }
 
 char *rk_strdup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+void rk_set_err(char *err, size_t errlen, const char *fmt, ...) {
+        if (!err || errlen == 0)
+                return;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+}
 
 int rk_free_and_strdup(char **dst, const char *src) {
         char *c = NULL;

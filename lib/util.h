@@ -61,6 +61,8 @@ bool rk_strv_contains(char *const *v, const char *s);
 int rk_strv_push(char ***v, const char *s);
 
 char *rk_strdup_or_null(const char *s);
+/* snprintf into an error buffer the caller may have left NULL */
+void rk_set_err(char *err, size_t errlen, const char *fmt, ...) RK_PRINTF(3, 4);
 /* Replace *dst with a copy of src; -ENOMEM on failure, *dst unchanged. */
 int rk_free_and_strdup(char **dst, const char *src);
 char *rk_path_join(const char *a, const char *b);

@@ -444,23 +444,7 @@ static int reserve_write(const char *fs_name, uint64_t v) {
 }
 
 static int remove_stale_fill(int dfd) {
-        int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return -errno;
-        }
-        int n = 0;
-        struct dirent *de;
-        while ((de = readdir(d)))
-                if (rk_startswith(de->d_name, RK_FILL_PREFIX) && unlinkat(dfd, de->d_name, 0) == 0)
-                        n++;
-        closedir(d);
-        if (n > 0)
-                (void) rk_fsync_dir(dfd);
-        return n;
+        return rk_remove_prefixed(dfd, RK_FILL_PREFIX);
 }
 
 int rk_fill_recover(int root_fd, const char *path, const char *fs_name, int64_t reserve_orig,

@@ -135,10 +135,14 @@ def build_ssr_root(root, config=""):
     write(root, "etc/subuid", SUBID)
     write(root, "etc/subgid", SUBID)
     write(root, "etc/login.defs", LOGIN_DEFS)
-    for u in ("alice", "bob"):
+    for uid, u in ((1000, "alice"), (1001, "bob")):
         write(root, f"home/{u}/.profile", "profile")
-        write(root, f"var/mail/{u}", "mail secret")
-        write(root, f"var/spool/cron/crontabs/{u}", "* * * * * secret")
+        # userdel's rule: a home is removed only when the user owns it
+        for dirpath, dirnames, filenames in os.walk(root / "home" / u):
+            for n in [dirpath] + [os.path.join(dirpath, f) for f in dirnames + filenames]:
+                os.lchown(n, uid, uid)
+        os.lchown(write(root, f"var/mail/{u}", "mail secret", 0o660), uid, 8)
+        os.lchown(write(root, f"var/spool/cron/crontabs/{u}", "* * * * * secret", 0o600), uid, uid)
     write(root, "home/big/.profile", "kept: above UID_MAX")
     write(root, "root/.ssh/authorized_keys", "ssh-ed25519 AAAA root-key")
     (root / "tmp").mkdir(exist_ok=True)

@@ -327,6 +327,8 @@ def test_idle_makes_no_system_calls(rd):
     assert calls == [], calls
 
 
+@pytest.mark.skipif(os.environ.get("RESETKIT_SANITIZE", "none") != "none",
+                    reason="sanitizer runtimes (shadow memory) dwarf the daemon's own resident set")
 def test_idle_rss_below_2_mib(rd):
     time.sleep(0.2)
     status = Path(f"/proc/{rd.pid()}/status").read_text()

@@ -33,8 +33,8 @@ static void test_round_trip(void **state) {
         char err[256] = "";
         _cleanup_free_ char *text = NULL, *text2 = NULL;
         make_plan(&j);
-        j.saved_reserved = 4096;
-        j.saved_reserved_path = strdup("/sys/fs/ext4/loop0/reserved_clusters");
+        j.reserve_orig = 4096;
+        j.reserve_fs = strdup("loop0");
         assert_int_equal(rk_journal_format(&j, &text), 0);
         rk_journal_init(&k);
         assert_int_equal(rk_journal_parse(&k, text, err, sizeof err), 0);
@@ -48,7 +48,7 @@ static void test_round_trip(void **state) {
         assert_string_equal(k.plan.entries[3].arg, "@/usr/lib/resetkit/root.hash");
         assert_string_equal(k.plan.entries[4].file, "ssr.conf");
         assert_int_equal(k.plan.entries[4].line, 5);
-        assert_int_equal(k.saved_reserved, 4096);
+        assert_int_equal(k.reserve_orig, 4096);
         assert_int_equal(rk_journal_format(&k, &text2), 0);
         assert_string_equal(text, text2);
         rk_journal_free(&j);

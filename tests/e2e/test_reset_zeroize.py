@@ -1,0 +1,100 @@
+"""The whole factory reset with zeroization, through the real resetctl, on a
+loop-mounted ext4 root: unique markers planted in files the manifest removes
+(large and small, one deleted before the reset) and in the inactive slot's
+image must be found nowhere in the raw images afterwards; a kill inside the
+zeroing steps is finished by --resume with the same result."""
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from rkreset import FAULT_INJECTION, build_ssr_root, run
+from rkzero import disks, markers_in, needs_loop, plant_markers  # noqa: F401
+
+pytestmark = needs_loop
+
+GRUBENV = "# GRUB Environment Block\nsaved_entry=a\na_ok=1\nb_ok=1\nb_try=0\n"
+
+
+def rig(disks, tmp_path):
+    img = disks.image("root.img", 64)
+    dev = disks.loop(img)
+    root = disks.mount(dev, tmp_path / "root")
+    slot_b = disks.image("slot-b.img", 16, fs=False)
+    b_markers = []
+    with open(slot_b, "r+b") as f:
+        for i in range(64):
+            m = f"RKMARK-slot-b-{i}-{os.urandom(6).hex()}"
+            f.seek(i * 256 * 1024 + 333)
+            f.write(m.encode())
+            b_markers.append(m)
+    config = (f"[slots]\na = {img}\nb = {slot_b}\nactive = auto\n"
+              "grubenv = /boot/grub/grubenv\na-grubenv-keys = a_ok\nb-grubenv-keys = b_ok b_try\n"
+              "[reset]\nverify = full\n")
+    build_ssr_root(root, config=config)
+    (root / "boot/grub").mkdir(parents=True)
+    (root / "boot/grub/grubenv").write_text(GRUBENV + "#" * (1024 - len(GRUBENV)))
+    logs = root / "var/log/128technology"
+    markers = plant_markers(logs, "log", n_small=30, large_mib=4)
+    influx = root / "var/lib/influxdb/data"
+    markers += plant_markers(influx, "influx", n_small=5, large_mib=2)
+    # a secret the customer deleted long before the reset: only the free
+    # space zeroing reaches it
+    gone = f"RKMARK-deleted-before-{os.urandom(6).hex()}"
+    (root / "home/alice/deleted.txt").write_text((gone + "\n") * 2000)
+    os.sync()
+    (root / "home/alice/deleted.txt").unlink()
+    os.sync()
+    markers.append(gone)
+    return dict(img=img, dev=dev, root=root, slot_b=slot_b, markers=markers, b_markers=b_markers)
+
+
+def check_result(disks, r):
+    root = r["root"]
+    env = (root / "boot/grub/grubenv").read_text()
+    assert "a_ok=1" in env and "b_ok" not in env and "b_try" not in env
+    assert len((root / "boot/grub/grubenv").read_bytes()) == 1024
+    log = (root / "var/log/resetkit/factory-reset.log").read_text()
+    assert "zero-partition" in log and "zero-free-space" in log
+    assert "Clear" in log, "the log words the claim (NIST SP 800-88 Clear)"
+    assert not list(root.glob(".resetkit-fill*"))
+    disks.umount(root)
+    disks.detach(r["dev"])
+    assert markers_in(r["img"], r["markers"]) == []
+    assert markers_in(r["slot_b"], r["b_markers"]) == []
+    assert r["slot_b"].read_bytes().count(0) == r["slot_b"].stat().st_size
+    # the filesystem is intact and its free space given back
+    fsck = subprocess.run(["e2fsck", "-fn", str(r["img"])], capture_output=True, text=True)
+    assert fsck.returncode == 0, fsck.stdout + fsck.stderr
+
+
+def test_reset_with_zeroize_leaves_no_marker(disks, tmp_path):
+    r = rig(disks, tmp_path)
+    plan = run(["--json", "factory-reset", "--dry-run"], root=r["root"], check=0).stdout
+    assert '"zero-bytes"' in plan
+    p = run(["factory-reset", "--yes", "--then", "none"], root=r["root"], check=0)
+    assert "factory reset complete" in p.stderr
+    check_result(disks, r)
+
+
+def test_zero_free_space_on_plain_directory_refused(tmp_path):
+    # --root on a plain directory must never fill the host's disk
+    root = build_ssr_root(tmp_path / "root")
+    p = run(["factory-reset", "--yes", "--then", "none"], root=root)
+    assert p.returncode == 6, p.stderr
+    assert "not a mount point" in p.stderr or "mount point" in p.stderr
+    assert (root / "var/lib/128technology/t128-running.json").exists()
+
+
+@pytest.mark.skipif(not FAULT_INJECTION, reason="needs a -Dfault-injection=true build")
+@pytest.mark.parametrize("point", ["engine:boot-metadata-removed:1", "zero:chunk-done:1", "zero:verify:1",
+                                   "zero:reserve-saved:1", "zero:filled:1", "zero:release:1"])
+def test_power_cut_during_zeroing_resumes(disks, tmp_path, point):
+    r = rig(disks, tmp_path)
+    p = run(["factory-reset", "--yes", "--then", "none"], root=r["root"], env={"RESETKIT_FAULT": point})
+    assert p.returncode == -9, f"{point} not reached: {p.stderr[-800:]}"
+    assert "in progress" in run(["status"], root=r["root"], check=0).stdout
+    p = run(["factory-reset", "--resume"], root=r["root"])
+    assert p.returncode == 0, p.stderr[-2000:]
+    check_result(disks, r)
