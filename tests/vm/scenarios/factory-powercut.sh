@@ -1,8 +1,10 @@
 # factory-powercut — power cuts during a factory reset (SPEC §3 "Power
 # loss"): four identical appliance roots on four virtio disks; one is reset
 # without interruption (the reference), the others are cut off:
-#   boot 1: reference reset; reset of r1 killed at a point 25% into its run
-#           (the fault points of the reference run, in order), power cut
+#   boot 1: reference reset; reset of r1 killed half-way through zeroing
+#           the free space (through the removals while the engine has no
+#           zeroing), counted on the fault points of the reference run, power
+#           cut
 #   boot 2: `resetctl status` says in progress, `factory-reset --resume` (what
 #           resetkit-resume.service runs) finishes r1: equal to the reference;
 #           reset of r2 killed half-way through the accounts step (the
@@ -88,7 +90,11 @@ case $RK_VM_BOOT in
         # kept for the next boots, outside what fingerprint compares
         mkdir /mnt/ref/.rk-vm && cp /tmp/trace /mnt/ref/.rk-vm/trace && sync
         ok "reference reset done ($(wc -l </tmp/trace) fault points passed)"
-        p=$(point 25)
+        if grep -q '^zero:' /tmp/trace; then
+                p=$(point 50 zero:)     # mid-way through zeroing the free space
+        else
+                p=$(point 50 rm:)       # mid-way through the removals
+        fi
         reset /mnt/r1 "$p"
         # no sync: the cut loses whatever the reset had not made durable
         powercut "r1 killed at $p"
