@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Shell helpers for tests/vm/scenarios/*.sh (sourced; POSIX sh, run in the
-# guest with the host's tools).  A scenario exits 0 for PASS, 77 for SKIP,
-# anything else for FAIL; the guest's /init turns that into the verdict.
+# Shell helpers for tests/vm/scenarios/*.sh (sourced).  Scenarios run in the
+# guest under busybox sh, with busybox's applets first on PATH (fast) and the
+# host's tools, read over 9p, for the rest (python3, e2fsck, GNU grep).
+# A scenario exits 0 for PASS, 77 for SKIP, anything else for FAIL; the
+# guest's /init turns that into the verdict.
 
 H=$RK_VM_HELPERS
 RESETD=$RK_VM_BUILD/src/resetd/resetd
@@ -32,11 +34,6 @@ wait_for() {
 expect_line() {
         grep -Eq -- "$2" "$1" || { sed 's/^/    | /' "$1"; fail "$3"; }
         ok "$3"
-}
-
-# Does a feature exist yet?  needs_verb resetctl "config commit"
-needs_help() {
-        "$1" --help 2>&1 | grep -q -- "$2" || skip "needs $3"
 }
 
 # uinput_start [vm-uinput options]: the button in the background.  Sets
