@@ -5,7 +5,10 @@ import os
 import signal
 import subprocess
 import time
+
 from pathlib import Path
+
+from rktree import snapshot as tree  # noqa: F401  (re-exported for the tests)
 
 BUILD = Path(os.environ.get("RESETKIT_BUILD_DIR", "build-test"))
 SRC = Path(os.environ.get("RESETKIT_SRC_DIR", Path(__file__).resolve().parents[2]))
@@ -122,17 +125,3 @@ class Appliance:
 
     def terminate(self):
         self.proc.send_signal(signal.SIGTERM)
-
-
-def tree(root, skip=()):
-    """path -> content (or None for a directory) under root"""
-    root = Path(root)
-    out = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            p = Path(dirpath) / name
-            rel = str(p.relative_to(root))
-            if any(rel == s or rel.startswith(s + "/") for s in skip):
-                continue
-            out[rel] = None if p.is_dir() and not p.is_symlink() else p.read_bytes()
-    return out

@@ -1,11 +1,11 @@
 """Helpers for the factory-reset end-to-end tests: a realistic SSR-like
 root built in a temp dir, tree snapshots, and running the real resetctl."""
-import hashlib
 import os
 import shutil
-import stat
 import subprocess
 from pathlib import Path
+
+from rktree import snapshot  # noqa: F401  (re-exported for the tests)
 
 BUILD = Path(os.environ.get("RESETKIT_BUILD_DIR", "build-test"))
 SRC = Path(os.environ.get("RESETKIT_SRC_DIR", Path(__file__).resolve().parents[2]))
@@ -166,25 +166,3 @@ def run(args, root=None, check=None, env=None, input=None, timeout=120):
     if check is not None:
         assert p.returncode == check, f"{cmd}: rc {p.returncode}\nstdout:{p.stdout}\nstderr:{p.stderr}"
     return p
-
-
-def snapshot(root, skip=()):
-    """Every path under root: type, mode, owner, content hash / link target."""
-    root = Path(root)
-    out = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            p = Path(dirpath) / name
-            rel = str(p.relative_to(root))
-            if any(rel == s or rel.startswith(s + "/") for s in skip):
-                continue
-            st = p.lstat()
-            if stat.S_ISLNK(st.st_mode):
-                v = ("l", os.readlink(p))
-            elif stat.S_ISDIR(st.st_mode):
-                v = ("d", stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
-            else:
-                v = ("f", stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid,
-                     hashlib.sha256(p.read_bytes()).hexdigest())
-            out[rel] = v
-    return out

@@ -2,8 +2,9 @@
 """Helpers for end-to-end tests of the configuration store: a --root tree,
 the real resetctl binary, and snapshots of the store directory."""
 import os
-import stat
 import subprocess
+
+from rktree import snapshot  # noqa: F401  (re-exported for the tests)
 
 BUILD = os.environ.get("RESETKIT_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build-test"))
 RESETCTL = os.path.join(BUILD, "src", "resetctl", "resetctl")
@@ -93,32 +94,6 @@ class Tree:
             f.seek(offset)
             f.write(bytes([c[0] ^ 1]))
         return p
-
-
-def snapshot(path):
-    """Every name, type, mode and byte below path (path included): what
-    'byte-for-byte unchanged' compares.  The lock file is part of it: a
-    writer leaves it empty."""
-    out = {}
-    if not os.path.lexists(path):
-        return None
-    st = os.lstat(path)
-    out["."] = ("link", os.readlink(path)) if stat.S_ISLNK(st.st_mode) else ("dir", stat.S_IMODE(st.st_mode))
-    if stat.S_ISLNK(st.st_mode):
-        return out
-    for dirpath, dirnames, filenames in os.walk(path):
-        for n in sorted(dirnames + filenames):
-            p = os.path.join(dirpath, n)
-            rel = os.path.relpath(p, path)
-            st = os.lstat(p)
-            if stat.S_ISREG(st.st_mode):
-                with open(p, "rb") as f:
-                    out[rel] = ("file", stat.S_IMODE(st.st_mode), f.read())
-            elif stat.S_ISLNK(st.st_mode):
-                out[rel] = ("link", os.readlink(p))
-            else:
-                out[rel] = ("dir", stat.S_IMODE(st.st_mode))
-    return out
 
 
 def objects(tree):

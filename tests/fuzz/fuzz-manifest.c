@@ -5,15 +5,13 @@
 #include <assert.h>
 #include <stdint.h>
 
+#include "fuzz.h"
+
 #include "manifest.h"
 #include "util.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        if (size > 256 * 1024)
-                return 0;
-        char *text = strndup((const char *) data, size);
+        char *text = fuzz_text(data, size);
         if (!text)
                 return 0;
         struct rk_manifest m = {};

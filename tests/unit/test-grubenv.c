@@ -14,6 +14,7 @@
 
 #include "grubenv.h"
 #include "util.h"
+#include "rktest.h"
 
 static char tmpdir[] = "/tmp/rk-test-grubenv.XXXXXX";
 
@@ -228,9 +229,7 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-        return system(cmd) == 0 ? 0 : -1;
+        return rkt_rm_rf(tmpdir);
 }
 
 int main(void) {

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "journal.h"
+#include "rktest.h"
 #include "util.h"
 
 static void make_plan(struct rk_journal *j) {
@@ -105,9 +106,7 @@ static void test_files(void **state) {
         rk_journal_free(&j);
         rk_journal_free(&k);
         close(root);
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", tmpl);
-        assert_int_equal(system(cmd), 0);
+        assert_int_equal(rkt_rm_rf(tmpl), 0);
 }
 
 int main(void) {

@@ -16,6 +16,7 @@
 #include "grubenv.h"
 #include "slots.h"
 #include "util.h"
+#include "rktest.h"
 
 static char tmpdir[] = "/tmp/rk-test-slots.XXXXXX";
 
@@ -219,9 +220,7 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-        return system(cmd) == 0 ? 0 : -1;
+        return rkt_rm_rf(tmpdir);
 }
 
 int main(void) {

@@ -13,6 +13,7 @@
 
 #include "util.h"
 #include "zero.h"
+#include "rktest.h"
 
 static char tmpdir[] = "/tmp/rk-test-zero.XXXXXX";
 
@@ -288,9 +289,7 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-        return system(cmd) == 0 ? 0 : -1;
+        return rkt_rm_rf(tmpdir);
 }
 
 int main(void) {
