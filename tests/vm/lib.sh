@@ -133,7 +133,8 @@ rd_running() { "$RESETCTL" --root "$RD_ROOT" config show 2>/dev/null; }
 # rd_start [resetd options]: resetd in the foreground on RD_ROOT, log in RD_LOG
 rd_start() {
         : >"$RD_LOG"
-        "$RESETD" --root "$RD_ROOT" --foreground "$@" >>"$RD_LOG" 2>&1 &
+        # 7>&-: the daemon must not hold the uinput helper's command fifo open
+        "$RESETD" --root "$RD_ROOT" --foreground "$@" >>"$RD_LOG" 2>&1 7>&- &
         RD_PID=$!
         _t=10000
         until grep -q 'ready' "$RD_LOG"; do
