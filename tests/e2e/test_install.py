@@ -3,6 +3,7 @@ DESTDIR install is itself a root that `resetctl --root` can plan a factory
 reset on (manifest, factory password files, factory configuration) and
 whose units name the installed binaries."""
 import json
+import shutil
 import subprocess
 
 import pytest
@@ -52,3 +53,29 @@ def test_installed_tree_is_a_working_root(tmp_path):
     assert p.returncode == 0, p.stderr
     p = run(["factory-reset", "--dry-run", "--no-zeroize"], root=dest, check=0)
     assert "reset-password admin" in p.stdout and "alice" in p.stdout
+
+
+def test_installed_units_and_man_pages_are_valid(tmp_path):
+    if build_option("prefix") != "/usr":
+        pytest.skip("build configured with another --prefix")
+    dest = tmp_path / "dest"
+    subprocess.run(["meson", "install", "-C", str(BUILD), "--no-rebuild", "--quiet", "--destdir", str(dest)],
+                   check=True, capture_output=True)
+    units = sorted((dest / "lib/systemd/system").glob("*.service"))
+    assert len(units) >= 4
+    if shutil.which("systemd-analyze"):
+        checked = tmp_path / "units"
+        checked.mkdir()
+        for u in units:
+            text = u.read_text()
+            # verify looks at ExecStart's binary: point it into the install
+            text = text.replace("ExecStart=/usr/sbin/", f"ExecStart={dest}/usr/sbin/")
+            (checked / u.name).write_text(text)
+        for u in sorted(checked.iterdir()):
+            r = subprocess.run(["systemd-analyze", "verify", "--man=no", str(u)], capture_output=True, text=True)
+            problems = [l for l in r.stderr.splitlines() if u.name in l]
+            assert not problems, r.stderr
+    if shutil.which("groff"):
+        for page in sorted((dest / "usr/share/man").rglob("*.[58]")):
+            r = subprocess.run(["groff", "-man", "-ww", "-z", str(page)], capture_output=True, text=True)
+            assert r.returncode == 0 and r.stderr == "", f"{page.name}: {r.stderr}"
