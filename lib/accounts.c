@@ -15,7 +15,7 @@
 #include "rmtree.h"
 
 #define DB_MAX_SIZE ((size_t) 256 << 20)
-#define TEMP_PREFIX ".#rk-" /* the prefix of fsutil's temporaries, so its cleanup knows ours too */
+#define TEMP_PREFIX ".#rk-" /* the prefix of fsutil's temporaries, which write_owned() makes */
 #define SELINUX_XATTR "security.selinux"
 
 /* The databases in WRITE ORDER.  passwd is last on purpose: it is how a
@@ -304,48 +304,20 @@ int rk_accounts_lock(int root_fd, uint64_t timeout_ms, char *err, size_t errlen)
 
 /* ---- atomic rewrite keeping owner, mode and label ---- */
 
-/* rk_write_atomic_at() sets the mode only; account files also need their
- * owner (shadow is root:shadow 0640 on Debian) and SELinux label
- * (shadow_t), set on the temporary before it becomes visible. */
+/* Account files keep their owner (shadow is root:shadow 0640 on Debian) and
+ * SELinux label (shadow_t), set on the temporary before it becomes visible. */
 static int write_owned(int etc_fd, const char *name, const char *data, size_t len, const struct stat *like,
                        const char *label, size_t label_len) {
-        _cleanup_free_ char *tmp = NULL;
-        _cleanup_close_ int fd = -1;
-        for (int tries = 0; fd < 0 && tries < 100; tries++) {
-                free(tmp);
-                if (asprintf(&tmp, TEMP_PREFIX "%s.%08x", name, (unsigned) random()) < 0) {
-                        tmp = NULL;
-                        return -ENOMEM;
-                }
-                /* 0600 until the real owner and mode are set: a shadow
-                 * temporary must never be world-readable, not even briefly */
-                fd = openat(etc_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-                if (fd < 0 && errno != EEXIST)
-                        return -errno;
-        }
-        if (fd < 0)
-                return -EEXIST;
-        int r = rk_write_all(fd, data, len);
-        /* chown before chmod: chown clears set-id bits */
-        if (r >= 0 && fchown(fd, like->st_uid, like->st_gid) < 0)
-                r = -errno;
-        if (r >= 0 && fchmod(fd, like->st_mode & 07777) < 0)
-                r = -errno;
-        if (r >= 0 && label && label_len > 0 && fsetxattr(fd, SELINUX_XATTR, label, label_len, 0) < 0 &&
-            errno != EOPNOTSUPP)
-                r = -errno;
-        if (r >= 0) {
-                RK_FAULT("accounts:tmp-written");
-                if (fsync(fd) < 0)
-                        r = -errno;
-        }
-        if (r >= 0 && renameat(etc_fd, tmp, etc_fd, name) < 0)
-                r = -errno;
-        if (r < 0) {
-                (void) unlinkat(etc_fd, tmp, 0);
-                return r;
-        }
-        return rk_fsync_dir(etc_fd);
+        struct rk_atomic_attrs a = {
+                .mode = like->st_mode & 07777,
+                .chown = true,
+                .uid = like->st_uid,
+                .gid = like->st_gid,
+                .xattr_name = label && label_len ? SELINUX_XATTR : NULL,
+                .xattr_value = label,
+                .xattr_len = label_len,
+        };
+        return rk_write_atomic_attrs_at(etc_fd, name, data, len, &a);
 }
 
 /* Temporaries of ours a crash left in etc (only for our file names: other

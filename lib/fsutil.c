@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 
 #include "fault.h"
 
@@ -103,7 +104,7 @@ int rk_fsync_dir(int dirfd) {
         return fsync(dirfd) < 0 ? -errno : 0;
 }
 
-static int open_temp(int dirfd, const char *name, mode_t mode, char **ret_tmp) {
+static int open_temp(int dirfd, const char *name, char **ret_tmp) {
         /* Visible name, not O_TMPFILE + linkat: linkat cannot replace an
          * existing name, and a rename is what makes the switch atomic.  The
          * prefix lets rk_remove_stale_temps() find leftovers of a crash. */
@@ -111,7 +112,9 @@ static int open_temp(int dirfd, const char *name, mode_t mode, char **ret_tmp) {
                 char *tmp;
                 if (asprintf(&tmp, RK_TEMP_PREFIX "%s.%08x", name, (unsigned) random()) < 0)
                         return -ENOMEM;
-                int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+                /* 0600 until finish_atomic() sets what the caller asked for:
+                 * a temporary of shadow must never be readable by others */
+                int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
                 if (fd >= 0) {
                         *ret_tmp = tmp;
                         return fd;
@@ -124,9 +127,15 @@ static int open_temp(int dirfd, const char *name, mode_t mode, char **ret_tmp) {
         return -EEXIST;
 }
 
-static int finish_atomic(int dirfd, int fd, const char *tmp, const char *name, mode_t mode) {
+static int finish_atomic(int dirfd, int fd, const char *tmp, const char *name, const struct rk_atomic_attrs *a) {
+        /* chown before chmod: chown clears set-id bits */
+        if (a->chown && fchown(fd, a->uid, a->gid) < 0)
+                return -errno;
         /* umask must not weaken or strengthen what the caller asked for */
-        if (fchmod(fd, mode) < 0)
+        if (fchmod(fd, a->mode) < 0)
+                return -errno;
+        if (a->xattr_name && a->xattr_len > 0 &&
+            fsetxattr(fd, a->xattr_name, a->xattr_value, a->xattr_len, 0) < 0 && errno != EOPNOTSUPP)
                 return -errno;
         RK_FAULT("atomic:written");
         if (fsync(fd) < 0)
@@ -138,24 +147,29 @@ static int finish_atomic(int dirfd, int fd, const char *tmp, const char *name, m
         return rk_fsync_dir(dirfd);
 }
 
-int rk_write_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode) {
+int rk_write_atomic_attrs_at(int dirfd, const char *name, const void *data, size_t len,
+                             const struct rk_atomic_attrs *a) {
         _cleanup_free_ char *tmp = NULL;
-        _cleanup_close_ int fd = open_temp(dirfd, name, mode, &tmp);
+        _cleanup_close_ int fd = open_temp(dirfd, name, &tmp);
         if (fd < 0)
                 return fd;
         int r = rk_write_all(fd, data, len);
         if (r >= 0) {
                 RK_FAULT("atomic:partial");
-                r = finish_atomic(dirfd, fd, tmp, name, mode);
+                r = finish_atomic(dirfd, fd, tmp, name, a);
         }
         if (r < 0)
                 (void) unlinkat(dirfd, tmp, 0);
         return r;
 }
 
+int rk_write_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode) {
+        return rk_write_atomic_attrs_at(dirfd, name, data, len, &(struct rk_atomic_attrs) { .mode = mode });
+}
+
 int rk_copy_atomic_at(int dirfd, const char *name, int src_fd, mode_t mode) {
         _cleanup_free_ char *tmp = NULL;
-        _cleanup_close_ int fd = open_temp(dirfd, name, mode, &tmp);
+        _cleanup_close_ int fd = open_temp(dirfd, name, &tmp);
         if (fd < 0)
                 return fd;
         int r = 0;
@@ -175,7 +189,7 @@ int rk_copy_atomic_at(int dirfd, const char *name, int src_fd, mode_t mode) {
                         break;
         }
         if (r >= 0)
-                r = finish_atomic(dirfd, fd, tmp, name, mode);
+                r = finish_atomic(dirfd, fd, tmp, name, &(struct rk_atomic_attrs) { .mode = mode });
         if (r < 0)
                 (void) unlinkat(dirfd, tmp, 0);
         return r;

@@ -6,6 +6,7 @@
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <stdbool.h>
 
 #include "util.h"
 
@@ -30,6 +31,20 @@ int rk_read_at(int dirfd, const char *path, uint64_t resolve, size_t max, char *
  * any instant leaves the old or the new content, never a mix, never none.
  * A failure removes the temporary file. */
 int rk_write_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
+/* The same with the owner and an extended attribute (the SELinux label) set
+ * on the temporary before it becomes visible: account files are root:shadow
+ * 0640.  The temporary is 0600 until then, never readable by others. */
+struct rk_atomic_attrs {
+        mode_t mode;
+        bool chown;                     /* set uid/gid */
+        uid_t uid;
+        gid_t gid;
+        const char *xattr_name;         /* NULL: none */
+        const void *xattr_value;
+        size_t xattr_len;
+};
+int rk_write_atomic_attrs_at(int dirfd, const char *name, const void *data, size_t len,
+                             const struct rk_atomic_attrs *a);
 /* Same, but the data comes from another fd (copied in full). */
 int rk_copy_atomic_at(int dirfd, const char *name, int src_fd, mode_t mode);
 
