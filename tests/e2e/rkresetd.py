@@ -70,11 +70,12 @@ class Resetd:
         self.args = (["--foreground"] if foreground else []) + list(args)
         self.proc = None
         self.w = None
+        self.exe = RESETD
 
     # --- process -------------------------------------------------------
     def start(self, wait_ready=True):
         self.log_fd = open(self.logfile, "wb")
-        self.proc = subprocess.Popen([str(RESETD), "--root", str(self.root), *self.args],
+        self.proc = subprocess.Popen([str(self.exe), "--root", str(self.root), *self.args],
                                      stdout=self.log_fd, stderr=subprocess.STDOUT, env=self.env)
         if wait_ready:
             self.wait_log(r"resetd: ready")
@@ -82,7 +83,7 @@ class Resetd:
 
     def run(self, timeout=10):
         """Run to completion (for configurations that must fail)."""
-        p = subprocess.run([str(RESETD), "--root", str(self.root), *self.args],
+        p = subprocess.run([str(self.exe), "--root", str(self.root), *self.args],
                            capture_output=True, text=True, timeout=timeout, env=self.env)
         return p
 
