@@ -154,6 +154,14 @@ class Resetd:
             out.append((int(f[0]), f[1], f[2], int(f[3]) if len(f) > 3 else None))
         return out
 
+    def wait_led(self, count, timeout=10):
+        """The LED trace once it has count lines: the LED change after an
+        action's log line is written a moment later."""
+        deadline = time.monotonic() + timeout
+        while len(self.led_lines()) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.led_lines()
+
     def releases(self):
         """[(held_ms, outcome)] from the log, outcome the action name, 'none' or 'cancel'."""
         out = []

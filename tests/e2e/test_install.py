@@ -45,7 +45,7 @@ def test_installed_tree_is_a_working_root(tmp_path):
     assert (dest / "usr" / libdir / "resetkit/resetd-actions.so").exists()
     dyn = subprocess.run(["readelf", "-d", str(dest / "usr/sbin/resetd")], capture_output=True, text=True,
                          check=True).stdout
-    assert f"[/usr/{libdir}/resetkit]" in dyn, dyn
+    assert f"path: [/usr/{libdir}/resetkit]" in dyn, dyn
     for unit in ("resetd", "resetkit-resume", "reset-failsafe"):
         text = (dest / f"lib/systemd/system/{unit}.service").read_text()
         exe = [l.split("=", 1)[1].split()[0] for l in text.splitlines() if l.startswith("ExecStart=")][0]

@@ -102,7 +102,7 @@ def test_rescue_window_commits_rescue(tmp_path):
         d.press(375)
         d.wait_log(r"action rescue (done|failed)", timeout=30)
         assert "action rescue done" in d.log()
-        assert [(p, c) for _, p, c, _ in d.led_lines()] == [("solid", GREEN), ("blink", AMBER), ("off", "0,0,0")]
+        assert [(p, c) for _, p, c, _ in d.wait_led(3)] == [("solid", GREEN), ("blink", AMBER), ("off", "0,0,0")]
     assert json.loads(ctl("config", "show").stdout) == {"hostname": "good"}
     assert markers(d) == []
 
