@@ -288,6 +288,20 @@ static int zero_chunk(int fd, struct rk_zero_stats *st, const void *zbuf, uint64
         return write_zeros(fd, zbuf, off, len);
 }
 
+/* Why by time: each checkpoint costs a device flush and a journal write
+ * with its own fsyncs.  A loop device or a fast SSD zeroes 128 MiB in a few
+ * milliseconds, so fixed 128 MiB chunks spent as long checkpointing as
+ * zeroing (half blkdiscard -z's speed); a slow eMMC at 20 MB/s needs six
+ * seconds for one, all of it redone after a power cut.  About a second of
+ * work between checkpoints bounds both. */
+uint64_t rk_zero_next_chunk(uint64_t chunk, uint64_t elapsed_ns) {
+        if (elapsed_ns < RK_ZERO_CHECKPOINT_NS / 2 && chunk <= RK_ZERO_CHUNK_MAX / 2)
+                return chunk * 2;
+        if (elapsed_ns > RK_ZERO_CHECKPOINT_NS * 2 && chunk >= RK_ZERO_CHUNK_MIN * 2)
+                return chunk / 2;
+        return chunk;
+}
+
 int rk_zero_device(int fd, uint64_t start, uint64_t chunk, const struct rk_zero_ops *ops,
                    struct rk_zero_stats *st, char *err, size_t errlen) {
         *st = (struct rk_zero_stats) {};
@@ -297,7 +311,8 @@ int rk_zero_device(int fd, uint64_t start, uint64_t chunk, const struct rk_zero_
                 snprintf(err, errlen, "not a block device or regular file: %s", strerror(-r));
                 return r;
         }
-        if (chunk == 0)
+        bool adaptive = chunk == 0;
+        if (adaptive)
                 chunk = RK_ZERO_CHUNK_DEFAULT;
         chunk = chunk < align ? align : chunk / align * align;
         if (start > st->size)
@@ -311,6 +326,7 @@ int rk_zero_device(int fd, uint64_t start, uint64_t chunk, const struct rk_zero_
         uint64_t t0 = rk_now_ns();
         for (uint64_t off = st->start; off < st->size;) {
                 uint64_t len = st->size - off < chunk ? st->size - off : chunk;
+                uint64_t c0 = rk_now_ns();
                 RK_FAULT("zero:chunk");
                 r = zero_chunk(fd, st, zbuf, off, len, align);
                 /* the checkpoint promises stable storage: flush the
@@ -335,6 +351,8 @@ int rk_zero_device(int fd, uint64_t start, uint64_t chunk, const struct rk_zero_
                 }
                 if (ops && ops->progress)
                         ops->progress(ops->userdata, off, st->size);
+                if (adaptive)   /* powers of two of the default: stays aligned */
+                        chunk = rk_zero_next_chunk(chunk, rk_now_ns() - c0);
         }
         st->nsec = rk_now_ns() - t0;
         munmap(zbuf, IO_BUF);

@@ -30,7 +30,13 @@ enum rk_zero_method {
 };
 const char *rk_zero_method_name(enum rk_zero_method m);
 
+/* With no chunk size given, chunks are sized by time (rk_zero_next_chunk):
+ * they start at RK_ZERO_CHUNK_DEFAULT and aim at one checkpoint (flush +
+ * journal write) every RK_ZERO_CHECKPOINT_NS. */
 #define RK_ZERO_CHUNK_DEFAULT (128ULL << 20)
+#define RK_ZERO_CHUNK_MIN (16ULL << 20)
+#define RK_ZERO_CHUNK_MAX (64ULL << 30)
+#define RK_ZERO_CHECKPOINT_NS 1000000000ULL
 /* nonzero data found by the read-back */
 #define RK_ZERO_EVERIFY EBADMSG
 
@@ -95,8 +101,15 @@ struct rk_zero_stats {
 /* Size of what fd is: block device (BLKGETSIZE64) or regular file. */
 int rk_zero_target_size(int fd, bool *ret_is_block, uint64_t *ret_size, unsigned *ret_align);
 
+/* The next chunk after one of `chunk` bytes took `elapsed_ns` (zeroing,
+ * flush and checkpoint): doubled when that was under half the checkpoint
+ * interval, halved when over twice it, within [CHUNK_MIN, CHUNK_MAX].
+ * Pure. */
+uint64_t rk_zero_next_chunk(uint64_t chunk, uint64_t elapsed_ns);
+
 /* Zero [start, end of device/file) of fd (opened O_RDWR; a block device
- * best with O_EXCL).  Never extends a file.  chunk 0 = default.  start is
+ * best with O_EXCL).  Never extends a file.  chunk 0 = sized by time (see
+ * above), else that fixed size.  start is
  * aligned down to the device's block size, so a resumed run re-zeroes at
  * most one block before the recorded offset. */
 int rk_zero_device(int fd, uint64_t start, uint64_t chunk, const struct rk_zero_ops *ops,

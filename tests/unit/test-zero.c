@@ -125,6 +125,27 @@ static void rec_progress(void *userdata, uint64_t done, uint64_t total) {
         r->last_total = total;
 }
 
+/* chunks follow the time a chunk took: doubled under half a second,
+ * halved over two, kept between; never beyond the bounds */
+static void test_next_chunk(void **state) {
+        const uint64_t S = RK_ZERO_CHECKPOINT_NS, M = 1ULL << 20;
+        assert_int_equal(rk_zero_next_chunk(128 * M, S / 2 - 1), 256 * M);
+        assert_int_equal(rk_zero_next_chunk(128 * M, S / 2), 128 * M);
+        assert_int_equal(rk_zero_next_chunk(128 * M, S), 128 * M);
+        assert_int_equal(rk_zero_next_chunk(128 * M, 2 * S), 128 * M);
+        assert_int_equal(rk_zero_next_chunk(128 * M, 2 * S + 1), 64 * M);
+        assert_int_equal(rk_zero_next_chunk(RK_ZERO_CHUNK_MIN, 60 * S), RK_ZERO_CHUNK_MIN);
+        assert_int_equal(rk_zero_next_chunk(RK_ZERO_CHUNK_MAX, 0), RK_ZERO_CHUNK_MAX);
+        /* a fast device reaches the largest chunk, a slow one the smallest */
+        uint64_t c = RK_ZERO_CHUNK_DEFAULT;
+        for (int i = 0; i < 20; i++)
+                c = rk_zero_next_chunk(c, 1000);
+        assert_int_equal(c, RK_ZERO_CHUNK_MAX);
+        for (int i = 0; i < 20; i++)
+                c = rk_zero_next_chunk(c, 10 * S);
+        assert_int_equal(c, RK_ZERO_CHUNK_MIN);
+}
+
 static void test_zero_image_whole(void **state) {
         char path[256], err[512] = "";
         /* not a multiple of 4096: the tail is zeroed too, and the file
@@ -295,6 +316,7 @@ static int teardown(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_plan_rule),
+                cmocka_unit_test(test_next_chunk),
                 cmocka_unit_test(test_zero_image_whole),
                 cmocka_unit_test(test_zero_resume),
                 cmocka_unit_test(test_checkpoint_failure_stops),
