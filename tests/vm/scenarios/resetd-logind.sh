@@ -11,9 +11,11 @@
 #     SIGTERM, and when it is SIGKILLed (the kernel closes the fd);
 #   - no Inhibit call at all for a fifo or GPIO button, or without
 #     /run/systemd/seats (no logind on this system);
+#   - a reload (SIGHUP) that turns a fifo button into an evdev key takes the
+#     lock, one that turns it back releases it;
 #   - logind refusing (polkit's AccessDenied), no logind on the bus, a dead
 #     bus, no bus: resetd warns naming the cause, keeps running, presses
-#     still work.
+#     still work; a reload asks a refusing logind again.
 # vm-boot: pass
 # vm-timeout: 120
 . "$RK_VM_SRC/tests/vm/lib.sh"
@@ -135,10 +137,30 @@ calls=$(lg_count '^call')
 mkfifo /tmp/button.fifo
 lg_conf "fifo:/tmp/button.fifo"
 rd_start
-rd_stop
 [ "$(lg_count '^call')" = "$calls" ] || { cat "$LG_LOG"; fail "Inhibit called for a fifo button"; }
 [ "$(rd_count 'logind')" = 0 ] || fail "resetd logged about logind for a fifo button"
 ok "fifo button: no Inhibit call, nothing logged about logind"
+
+# 4. a reload that makes the button an evdev key takes the lock; one that
+#    makes it a fifo again gives it back
+lg_conf "evdev:$UI_DEV"
+kill -HUP "$RD_PID"
+rd_wait 'configuration reloaded' 1
+calls=$((calls + 1))
+# shellcheck disable=SC2059
+grep -Fxq "$(printf "call $calls $CALL" "$RD_PID")" "$LG_LOG" || { cat "$LG_LOG"; fail "no Inhibit call after a reload to an evdev button"; }
+[ "$(rd_count "$HOLDING")" = 1 ] || fail "resetd does not say it holds the lock after the reload"
+ok "reload fifo -> evdev: the lock taken"
+lg_conf "fifo:/tmp/button.fifo"
+kill -HUP "$RD_PID"
+rd_wait 'configuration reloaded' 2
+wait_for "$LG_LOG" "^released $calls\$" 5000 || fail "the lock was kept after a reload to a fifo button"
+[ "$(rd_count "released logind's handle-reboot-key inhibitor lock")" = 1 ] || fail "resetd did not log giving the lock back"
+kill -HUP "$RD_PID"
+rd_wait 'configuration reloaded' 3
+rd_stop
+[ "$(lg_count '^call')" = "$calls" ] || { cat "$LG_LOG"; fail "Inhibit called again on a reload with a fifo button"; }
+ok "reload evdev -> fifo: the lock given back; another reload asks for none"
 gpiosim_start reset-button
 gpio_set down
 lg_conf "gpio:${GS_CHIP#/dev/}:reset-button"
@@ -156,7 +178,7 @@ rd_stop
 ok "no /run/systemd/seats: no Inhibit call, nothing logged about logind"
 mkdir /run/systemd/seats
 
-# 4. logind refuses (as for a caller polkit denies)
+# 5. logind refuses (as for a caller polkit denies)
 logind_stop
 logind_start --reject
 rd_start
@@ -167,10 +189,21 @@ want=$(printf "call 1 $CALL" "$RD_PID")
 grep -q '^rejected 1 org.freedesktop.DBus.Error.AccessDenied: ' "$LG_LOG" || { cat "$LG_LOG"; fail "vm-logind did not refuse"; }
 expect_warning "Permission denied (org.freedesktop.DBus.Error.AccessDenied)" "logind refuses"
 press "logind refused"
-rd_stop
 ok "logind refused: a press works"
+# logind lets resetd have it now: a reload asks again
+logind_stop
+logind_start
+kill -HUP "$RD_PID"
+rd_wait 'configuration reloaded' 1
+# shellcheck disable=SC2059
+grep -Fxq "$(printf "call 1 $CALL" "$RD_PID")" "$LG_LOG" && grep -q '^granted 1 ' "$LG_LOG" ||
+        { cat "$LG_LOG"; fail "a reload after the refusal did not ask again"; }
+[ "$(rd_count "$HOLDING")" = 1 ] || fail "resetd does not say it holds the lock after the reload"
+rd_stop
+wait_for "$LG_LOG" '^released 1$' 5000 || fail "the lock taken on reload was not released when resetd stopped"
+ok "refused at start, taken on a reload, released at stop"
 
-# 5. the bus up, org.freedesktop.login1 not owned
+# 6. the bus up, org.freedesktop.login1 not owned
 logind_stop
 rd_start
 expect_warning "(org.freedesktop.DBus.Error.ServiceUnknown)" "no logind on the bus"
@@ -178,7 +211,7 @@ press "no logind"
 rd_stop
 ok "no logind: a press works"
 
-# 6. the bus dead (its socket left behind), then no bus at all
+# 7. the bus dead (its socket left behind), then no bus at all
 kill -KILL "$BUS_PID"; wait "$BUS_PID" 2>/dev/null || true
 [ -S "$BUS_SOCK" ] || fail "the dead bus left no socket"
 rd_start
