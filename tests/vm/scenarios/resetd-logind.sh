@@ -118,6 +118,12 @@ press "lock held"
 sleep 0.5
 [ "$(lg_count '^released')" = 0 ] || { cat "$LG_LOG"; fail "the lock was released while resetd runs"; }
 ok "a press works with the lock held; the action did not inherit it; no release while resetd runs"
+kill -HUP "$RD_PID"
+rd_wait 'configuration reloaded' 1
+[ "$(grep -c '^call' "$LG_LOG")" = 1 ] && [ "$(rd_count "$HOLDING")" = 1 ] ||
+        { cat "$LG_LOG"; fail "a reload with the lock held asked for another"; }
+ls -l "/proc/$RD_PID/fd" | grep -Fq "pipe:[$ino]" || fail "resetd let go of the lock fd on a reload"
+ok "a reload keeps the lock it holds and asks for no other"
 rd_stop
 wait_for "$LG_LOG" '^released 1$' 5000 || fail "the lock was not released when resetd stopped on SIGTERM"
 ok "released when resetd stopped (SIGTERM)"
