@@ -236,7 +236,7 @@ static void action_start(struct daemon *d, enum rk_action a) {
                 close(p[0]);
                 (void) sigprocmask(SIG_SETMASK, &d->saved_mask, NULL);
                 signal(SIGPIPE, SIG_DFL);
-                const struct rk_action_args args = { .ctx = d->ctx, .config_path = d->opts->config_path };
+                const struct rk_action_args args = { .ctx = d->ctx };
                 int r = run_op(d->opts->ops, a, &args, why, sizeof why);
                 if (r < 0 && !*why)
                         snprintf(why, sizeof why, "%s", strerror(-r));

@@ -19,7 +19,6 @@
 
 struct rk_action_args {
         struct rk_ctx *ctx;             /* log, root, configuration */
-        const char *config_path;        /* --config as given, or NULL */
 };
 
 struct rk_action_ops {
@@ -33,8 +32,16 @@ struct rk_action_ops {
 
 /* reboot: sync + reboot-command (or systemctl reboot / reboot(2) on the
  * host only); rescue: the store's rescue load; factory reset: the engine,
- * then reboot. */
+ * then reboot.  The last two are loaded from resetd-actions.so in the
+ * action child (lib/resetd-actions.c). */
 extern const struct rk_action_ops rk_default_action_ops;
+
+/* What resetd-actions.so exports as `rk_resetd_actions`: its version (it
+ * must be resetd's own) and the rescue and factory-reset ops. */
+struct rk_action_module {
+        const char *version;
+        struct rk_action_ops ops;
+};
 
 struct rk_daemon_opts {
         const char *config_path;        /* --config, re-read on SIGHUP; NULL: the root's */
@@ -47,12 +54,6 @@ int rk_daemon_run(struct rk_ctx *ctx, const struct rk_daemon_opts *opts);
 
 /* [timing] and [button] debounce-ms in the classifier's terms */
 void rk_timing_from_config(const struct rk_config *cfg, struct rk_timing *t);
-
-/* Run argv (execvp) or, with argv NULL, `/bin/sh -c command`, with
- * RESETKIT_ROOT set to the root; wait for it.  0 when it exits 0, else
- * -EIO with why saying how it ended. */
-int rk_action_run_command(const struct rk_action_args *a, const char *command, char *const *argv,
-                          char *why, size_t whylen);
 
 /* Button retry back-off: 1 s, 2 s, 4 s ... at most 60 s. */
 uint64_t rk_backoff_next_ms(uint64_t prev_ms);

@@ -70,11 +70,12 @@ class Resetd:
         self.args = (["--foreground"] if foreground else []) + list(args)
         self.proc = None
         self.w = None
+        self.exe = RESETD
 
     # --- process -------------------------------------------------------
     def start(self, wait_ready=True):
         self.log_fd = open(self.logfile, "wb")
-        self.proc = subprocess.Popen([str(RESETD), "--root", str(self.root), *self.args],
+        self.proc = subprocess.Popen([str(self.exe), "--root", str(self.root), *self.args],
                                      stdout=self.log_fd, stderr=subprocess.STDOUT, env=self.env)
         if wait_ready:
             self.wait_log(r"resetd: ready")
@@ -82,7 +83,7 @@ class Resetd:
 
     def run(self, timeout=10):
         """Run to completion (for configurations that must fail)."""
-        p = subprocess.run([str(RESETD), "--root", str(self.root), *self.args],
+        p = subprocess.run([str(self.exe), "--root", str(self.root), *self.args],
                            capture_output=True, text=True, timeout=timeout, env=self.env)
         return p
 
@@ -152,6 +153,14 @@ class Resetd:
             f = line.split()
             out.append((int(f[0]), f[1], f[2], int(f[3]) if len(f) > 3 else None))
         return out
+
+    def wait_led(self, count, timeout=10):
+        """The LED trace once it has count lines: the LED change after an
+        action's log line is written a moment later."""
+        deadline = time.monotonic() + timeout
+        while len(self.led_lines()) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.led_lines()
 
     def releases(self):
         """[(held_ms, outcome)] from the log, outcome the action name, 'none' or 'cancel'."""

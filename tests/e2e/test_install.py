@@ -39,6 +39,13 @@ def test_installed_tree_is_a_working_root(tmp_path):
                 "usr/share/man/man8/resetctl.8", "usr/share/man/man5/resetkit-factory-reset.d.5"):
         assert (dest / rel).exists(), rel
     assert oct((dest / "usr/lib/resetkit/factory-passwords/root").stat().st_mode & 0o777) == "0o600"
+    # resetd loads rescue and factory reset from its private module, found
+    # through its RUNPATH (no build-tree path left in it)
+    libdir = build_option("libdir")
+    assert (dest / "usr" / libdir / "resetkit/resetd-actions.so").exists()
+    dyn = subprocess.run(["readelf", "-d", str(dest / "usr/sbin/resetd")], capture_output=True, text=True,
+                         check=True).stdout
+    assert f"path: [/usr/{libdir}/resetkit]" in dyn, dyn
     for unit in ("resetd", "resetkit-resume", "reset-failsafe"):
         text = (dest / f"lib/systemd/system/{unit}.service").read_text()
         exe = [l.split("=", 1)[1].split()[0] for l in text.splitlines() if l.startswith("ExecStart=")][0]

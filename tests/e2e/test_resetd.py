@@ -11,6 +11,7 @@ lines and the effect on the tree."""
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,7 +22,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rkresetd import AMBER, BUILD, FAST_TIMING, GREEN, RED, Resetd, window_of  # noqa: E402
+from rkresetd import AMBER, BUILD, FAST_TIMING, GREEN, RED, RESETD, Resetd, window_of  # noqa: E402
 
 RESETCTL = BUILD / "src" / "resetctl" / "resetctl"
 ACTION = re.compile(r"action \S+ (started|done|failed)")
@@ -101,7 +102,7 @@ def test_rescue_window_commits_rescue(tmp_path):
         d.press(375)
         d.wait_log(r"action rescue (done|failed)", timeout=30)
         assert "action rescue done" in d.log()
-        assert [(p, c) for _, p, c, _ in d.led_lines()] == [("solid", GREEN), ("blink", AMBER), ("off", "0,0,0")]
+        assert [(p, c) for _, p, c, _ in d.wait_led(3)] == [("solid", GREEN), ("blink", AMBER), ("off", "0,0,0")]
     assert json.loads(ctl("config", "show").stdout) == {"hostname": "good"}
     assert markers(d) == []
 
@@ -114,7 +115,7 @@ def test_rescue_without_rescue_config_fails_red(rd):
     rd.wait_log(r"action rescue (done|failed)")
     log = rd.log()
     assert "armed rescue" in log and "armed factory-reset" not in log
-    assert "action rescue failed: " in log
+    assert "action rescue failed: no rescue configuration; the running configuration is unchanged" in log
     time.sleep(1.4)     # three 400 ms blinks, then given back
     leds = rd.led_lines()
     pats = [(p, c, per) for _, p, c, per in leds]
@@ -140,6 +141,86 @@ def test_factory_window_resets_then_reboots(tmp_path):
         assert "action factory-reset done" in d.log()
         assert [(p, c) for _, p, c, _ in d.led_lines()][:3] == [("solid", GREEN), ("blink", AMBER), ("blink", RED)]
     assert not secret.exists()
+    assert markers(d) == ["reboot"]
+
+
+def rescue_tree(tmp_path):
+    """A resetd whose store holds rescue = good, running = broken."""
+    d = Resetd(tmp_path)
+    good, broken = tmp_path / "good.json", tmp_path / "broken.json"
+    good.write_text('{"hostname": "good"}\n')
+    broken.write_text('{"hostname": "broken"}\n')
+    for args in (("config", "commit", good), ("rescue", "save"), ("config", "commit", broken)):
+        subprocess.run([str(RESETCTL), "--root", str(d.root), *map(str, args)], capture_output=True, check=True)
+    return d
+
+
+def running_config(d):
+    p = subprocess.run([str(RESETCTL), "--root", str(d.root), "config", "show"],
+                       capture_output=True, text=True, check=True)
+    return json.loads(p.stdout)
+
+
+def test_rescue_with_corrupt_rescue_config_changes_nothing(tmp_path):
+    """A rescue configuration that fails its checksum is never loaded: the
+    store names the file, the action says why, running stays."""
+    d = rescue_tree(tmp_path)
+    index = json.loads((d.root / "var/lib/resetkit/config/index.json").read_text())
+    sha = index["rescue"]["sha256"]
+    obj = d.root / f"var/lib/resetkit/config/objects/{sha}.json"
+    obj.write_text('{"hostname": "tampered"}\n')
+    with d:
+        d.press(375)
+        d.wait_log(r"action rescue (done|failed)", timeout=30)
+        log = d.log()
+    assert ("action rescue failed: the rescue configuration fails its checksum or validation; "
+            "the running configuration is unchanged") in log
+    assert f"{sha}.json" in log                 # the store names the file
+    assert running_config(d) == {"hostname": "broken"}
+
+
+def test_actions_run_in_process_not_as_commands(tmp_path):
+    """Rescue and factory reset are library calls in resetd's action child:
+    no program is executed for them (strace sees no execve at all), and the
+    idle daemon never maps what they load (the action module, json-c,
+    libcrypto), before or after."""
+    d = rescue_tree(tmp_path)
+    with d:
+        trace = tmp_path / "exec.trace"
+        st = subprocess.Popen(["strace", "-f", "-qq", "-e", "trace=execve", "-o", str(trace),
+                               "-p", str(d.pid())], stderr=subprocess.DEVNULL)
+        time.sleep(0.5)     # strace attached
+        d.press(375)
+        d.wait_log(r"action rescue (done|failed)", timeout=30)
+        assert "action rescue done" in d.log()
+        st.send_signal(signal.SIGINT)
+        st.wait(timeout=10)
+        assert "execve" not in trace.read_text(), trace.read_text()
+        assert running_config(d) == {"hostname": "good"}
+        maps = Path(f"/proc/{d.pid()}/maps").read_text()
+        for lib in ("resetd-actions", "libjson-c", "libcrypto", "libcrypt.so"):
+            assert lib not in maps, lib
+
+
+def test_missing_action_module_fails_clearly_reboot_still_works(tmp_path):
+    """resetd without its action module (a broken install): rescue fails
+    with the reason and red blinks, nothing changes; reboot, which needs no
+    module, still works."""
+    lonely = tmp_path / "a" / "b" / "resetd"
+    lonely.parent.mkdir(parents=True)
+    shutil.copy2(RESETD, lonely)
+    d = rescue_tree(tmp_path)
+    d.exe = lonely
+    with d:
+        d.press(375)
+        d.wait_log(r"action rescue (done|failed)", timeout=30)
+        assert "action rescue failed: cannot load resetd-actions.so: " in d.log()
+        time.sleep(1.4)
+        assert ("blink", RED) in [(p, c) for _, p, c, _ in d.led_lines()]
+        d.press(225)
+        d.wait_log(r"action reboot (done|failed)", timeout=30)
+        assert "action reboot done" in d.log()
+    assert running_config(d) == {"hostname": "broken"}
     assert markers(d) == ["reboot"]
 
 
