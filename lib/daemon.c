@@ -75,10 +75,20 @@ static void notify(struct daemon *d, const char *what) {
 
 /* logind reboots on KEY_RESTART unless told otherwise; the drop-in says
  * HandleRebootKey=ignore, and this lock covers a system without it.  Only
- * evdev keys reach logind, and only a system with seats runs it. */
-static void take_inhibitor(struct daemon *d) {
+ * evdev keys reach logind, and only a system with seats runs it.  Called at
+ * start and after each reload: a reload may turn a fifo or GPIO button into
+ * an evdev one (or back), and is the one moment a refused lock is asked
+ * for again. */
+static void update_inhibitor(struct daemon *d) {
         char err[512];
-        if (d->ctx->cfg.button.type != RK_BUTTON_EVDEV || access("/run/systemd/seats/", F_OK) < 0)
+        if (d->ctx->cfg.button.type != RK_BUTTON_EVDEV) {
+                if (d->inhibit_fd >= 0) {
+                        rk_closep(&d->inhibit_fd);
+                        rk_info(d->log, "released logind's handle-reboot-key inhibitor lock: the button is no input device now");
+                }
+                return;
+        }
+        if (d->inhibit_fd >= 0 || access("/run/systemd/seats/", F_OK) < 0)
                 return;
         int fd = rk_logind_inhibit("handle-reboot-key", "resetd", "resetd handles the reset button", err, sizeof err);
         if (fd < 0) {
@@ -380,6 +390,7 @@ static void reload(struct daemon *d) {
                 /* it worked before: keep trying rather than dying */
                 schedule_retry(d, "reload: the new button source cannot be used");
         }
+        update_inhibitor(d);
         rk_info(d->log, "configuration reloaded (button %s, LED %s)", c.button_source, c.led_device);
         notify(d, "READY=1");
 }
@@ -505,7 +516,7 @@ int rk_daemon_run(struct rk_ctx *ctx, const struct rk_daemon_opts *opts) {
                 ret = RK_EXIT_FAILURE;
                 goto out;
         }
-        take_inhibitor(&d);
+        update_inhibitor(&d);
         notify(&d, "READY=1\nSTATUS=watching the reset button");
         rk_info(d.log, "ready");
 

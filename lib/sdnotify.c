@@ -91,7 +91,13 @@ int rk_logind_inhibit(const char *what, const char *who, const char *why, char *
         r = call_method(bus, "org.freedesktop.login1", "/org/freedesktop/login1",
                         "org.freedesktop.login1.Manager", "Inhibit", &error, &reply, "ssss", what, who, why, "block");
         if (r < 0) {
-                snprintf(err, errlen, "Inhibit(%s): %s", what, error.message ? error.message : strerror(-r));
+                /* the error's name tells a field engineer more than its
+                 * text: AccessDenied is polkit, ServiceUnknown no logind */
+                if (error.name)
+                        snprintf(err, errlen, "Inhibit(%s): %s (%s)", what,
+                                 error.message ? error.message : strerror(-r), error.name);
+                else
+                        snprintf(err, errlen, "Inhibit(%s): %s", what, strerror(-r));
                 goto out;
         }
         r = msg_read(reply, "h", &fd);
