@@ -62,6 +62,7 @@ int rk_logind_inhibit(const char *what, const char *who, const char *why, char *
         void (*error_free)(sd_bus_error *);
         sd_bus_message *(*msg_unref)(sd_bus_message *);
         sd_bus *(*close_unref)(sd_bus *);
+        int (*set_timeout)(sd_bus *, uint64_t);
         sd_bus_error error = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         sd_bus *bus = NULL;
@@ -78,6 +79,7 @@ int rk_logind_inhibit(const char *what, const char *who, const char *why, char *
         *(void **) &error_free = dlsym(dl, "sd_bus_error_free");
         *(void **) &msg_unref = dlsym(dl, "sd_bus_message_unref");
         *(void **) &close_unref = dlsym(dl, "sd_bus_flush_close_unref");
+        *(void **) &set_timeout = dlsym(dl, "sd_bus_set_method_call_timeout");   /* since 240 */
         if (!open_system || !call_method || !msg_read || !error_free || !msg_unref || !close_unref) {
                 snprintf(err, errlen, "libsystemd.so.0 lacks the sd-bus calls");
                 dlclose(dl);
@@ -88,6 +90,10 @@ int rk_logind_inhibit(const char *what, const char *who, const char *why, char *
                 snprintf(err, errlen, "cannot connect to the system bus: %s", strerror(-r));
                 goto out;
         }
+        /* a logind that owns its name but does not answer must not keep
+         * resetd from serving the button for sd-bus's default 25 s */
+        if (set_timeout)
+                (void) set_timeout(bus, RK_LOGIND_TIMEOUT_USEC);
         r = call_method(bus, "org.freedesktop.login1", "/org/freedesktop/login1",
                         "org.freedesktop.login1.Manager", "Inhibit", &error, &reply, "ssss", what, who, why, "block");
         if (r < 0) {

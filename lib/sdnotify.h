@@ -25,6 +25,8 @@ bool rk_notify_available(void);
 uint64_t rk_watchdog_usec(void);
 
 /* logind's Inhibit(what, who, why, "block"); returns the lock fd, or a
- * negative errno (-EOPNOTSUPP: no libsystemd to talk D-Bus with) with a
- * message in err. */
+ * negative errno (-EOPNOTSUPP: no libsystemd to talk D-Bus with;
+ * -ETIMEDOUT: no answer within RK_LOGIND_TIMEOUT_USEC) with a message in
+ * err. */
+#define RK_LOGIND_TIMEOUT_USEC (5ULL * 1000000ULL)
 int rk_logind_inhibit(const char *what, const char *who, const char *why, char *err, size_t errlen);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* vm-logind [--reject] LOG — a stand-in for systemd-logind's inhibitor
+/* vm-logind [--reject|--hang] LOG — a stand-in for systemd-logind's inhibitor
  * interface on the system bus, for the guest, which runs no systemd.
  *
  * Owns org.freedesktop.login1 and exports /org/freedesktop/login1 with
@@ -13,12 +13,14 @@
  *
  * --reject: every call is refused as logind refuses a caller polkit denies
  * (-EACCES: org.freedesktop.DBus.Error.AccessDenied "Permission denied").
+ * --hang: every call is left unanswered (a logind stuck on polkit).
  *
  * Appends one line per event to LOG (written at once, so a scenario can
  * read it while this runs):
  *   call N pid PID 'WHAT' 'WHO' 'WHY' 'MODE'
  *   granted N pipe INODE          the caller's end is pipe:[INODE]
  *   rejected N NAME: MESSAGE
+ *   hung N
  *   released N
  * Prints "ready" on stdout once the name is owned; SIGTERM ends it. */
 #include <errno.h>
@@ -39,6 +41,7 @@
 struct fake {
         int log_fd;
         bool reject;
+        bool hang;
         unsigned calls;
 };
 
@@ -125,6 +128,13 @@ static int method_inhibit(sd_bus_message *m, void *userdata, sd_bus_error *error
                                      "Delay inhibitors only supported for shutdown and sleep");
         else if (f->reject)
                 r = sd_bus_error_set_errno(error, EACCES);
+        else if (f->hang) {
+                /* a logind stuck (on polkit, say): the call is never
+                 * answered; keeping the message keeps sd-bus quiet too */
+                record(f, "hung %u", n);
+                sd_bus_message_ref(m);
+                return 1;
+        }
         else
                 r = 0;
         if (r < 0) {
@@ -183,8 +193,11 @@ int main(int argc, char **argv) {
         if (argc == 3 && strcmp(argv[1], "--reject") == 0) {
                 f.reject = true;
                 argv++;
+        } else if (argc == 3 && strcmp(argv[1], "--hang") == 0) {
+                f.hang = true;
+                argv++;
         } else if (argc != 2) {
-                fprintf(stderr, "usage: vm-logind [--reject] LOG\n");
+                fprintf(stderr, "usage: vm-logind [--reject|--hang] LOG\n");
                 return 2;
         }
         f.log_fd = open(argv[1], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -209,7 +222,7 @@ int main(int argc, char **argv) {
                 return die("cannot own org.freedesktop.login1", r);
         if ((r = sd_bus_attach_event(bus, e, 0)) < 0)
                 return die("sd_bus_attach_event", r);
-        printf("ready %s\n", f.reject ? "reject" : "grant");
+        printf("ready %s\n", f.reject ? "reject" : f.hang ? "hang" : "grant");
         fflush(stdout);
         r = sd_event_loop(e);
         sd_bus_flush_close_unref(bus);

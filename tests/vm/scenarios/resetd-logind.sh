@@ -216,6 +216,20 @@ rd_stop
 wait_for "$LG_LOG" '^released 1$' 5000 || fail "the lock taken on reload was not released when resetd stopped"
 ok "refused at start, taken on a reload, released at stop"
 
+# 5b. logind owns its name but never answers: resetd gives up after its
+# own timeout (5 s), not sd-bus's 25 s, and serves the button
+logind_stop
+logind_start --hang
+t0=$(date +%s)
+rd_start
+t1=$(date +%s)
+grep -q '^hung 1$' "$LG_LOG" || { cat "$LG_LOG"; fail "vm-logind did not leave the call hanging"; }
+[ $((t1 - t0)) -le 12 ] || fail "resetd took $((t1 - t0)) s to start with a hanging logind"
+expect_warning "Connection timed out" "logind hangs"
+press "logind hangs"
+rd_stop
+ok "logind hangs: ready after $((t1 - t0)) s, a press works"
+
 # 6. the bus up, org.freedesktop.login1 not owned
 logind_stop
 rd_start
