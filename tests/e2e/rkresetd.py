@@ -16,6 +16,12 @@ RESETD = BUILD / "src" / "resetd" / "resetd"
 # Millisecond windows: every window is reached in well under a second.
 FAST_TIMING = {"reboot-ms": 150, "rescue-ms": 300, "factory-ms": 450, "cancel-ms": 600}
 
+# For tests about an action's outcome rather than a boundary: the fifo:
+# source stamps lines on arrival, so a loaded machine can shift a hold by
+# 100 ms; these windows leave 150-200 ms either side of HOLD.
+ACTION_TIMING = {"reboot-ms": 100, "rescue-ms": 400, "factory-ms": 800, "cancel-ms": 1200}
+HOLD = {"reboot": 250, "rescue": 600, "factory-reset": 1000}
+
 GREEN = "0,255,0"
 AMBER = "255,160,0"
 RED = "255,0,0"

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rkresetd import AMBER, BUILD, FAST_TIMING, GREEN, RED, RESETD, Resetd, window_of  # noqa: E402
+from rkresetd import AMBER, ACTION_TIMING, BUILD, FAST_TIMING, GREEN, HOLD, RED, RESETD, Resetd, window_of  # noqa: E402
 
 RESETCTL = BUILD / "src" / "resetctl" / "resetctl"
 ACTION = re.compile(r"action \S+ (started|done|failed)")
@@ -34,6 +34,13 @@ def rd(tmp_path):
     d.start()
     yield d
     d.stop()
+
+
+@pytest.fixture
+def rd_actions(tmp_path):
+    """For an action's outcome: windows wide enough for a loaded machine."""
+    with Resetd(tmp_path, timing=ACTION_TIMING) as d:
+        yield d
 
 
 def markers(d):
@@ -86,7 +93,7 @@ def test_cancel_window_gives_led_back(rd):
 
 
 def test_rescue_window_commits_rescue(tmp_path):
-    d = Resetd(tmp_path)
+    d = Resetd(tmp_path, timing=ACTION_TIMING)
 
     def ctl(*args):
         return subprocess.run([str(RESETCTL), "--root", str(d.root), *map(str, args)],
@@ -99,7 +106,7 @@ def test_rescue_window_commits_rescue(tmp_path):
     ctl("rescue", "save")
     ctl("config", "commit", broken)
     with d:
-        d.press(375)
+        d.press(HOLD["rescue"])
         d.wait_log(r"action rescue (done|failed)", timeout=30)
         assert "action rescue done" in d.log()
         assert [(p, c) for _, p, c, _ in d.wait_led(3)] == [("solid", GREEN), ("blink", AMBER), ("off", "0,0,0")]
@@ -107,11 +114,12 @@ def test_rescue_window_commits_rescue(tmp_path):
     assert markers(d) == []
 
 
-def test_rescue_without_rescue_config_fails_red(rd):
+def test_rescue_without_rescue_config_fails_red(rd_actions):
     """No rescue configuration (or no store at all): nothing changes, red
     blinks 3 times, the reason is logged."""
+    rd = rd_actions
     running = rd.root / "var/lib/resetkit/config"
-    rd.press(375)
+    rd.press(HOLD["rescue"])
     rd.wait_log(r"action rescue (done|failed)")
     log = rd.log()
     assert "armed rescue" in log and "armed factory-reset" not in log
@@ -128,7 +136,7 @@ def test_rescue_without_rescue_config_fails_red(rd):
 
 
 def test_factory_window_resets_then_reboots(tmp_path):
-    d = Resetd(tmp_path)
+    d = Resetd(tmp_path, timing=ACTION_TIMING)
     secret = d.root / "etc/128technology/local.init"
     secret.parent.mkdir(parents=True)
     secret.write_text("secret\n")
@@ -136,7 +144,7 @@ def test_factory_window_resets_then_reboots(tmp_path):
     manifest.parent.mkdir(parents=True, exist_ok=True)
     manifest.write_text("remove /etc/128technology/*.init\n")
     with d:
-        d.press(525)
+        d.press(HOLD["factory-reset"])
         d.wait_log(r"action factory-reset (done|failed)", timeout=60)
         assert "action factory-reset done" in d.log()
         assert [(p, c) for _, p, c, _ in d.led_lines()][:3] == [("solid", GREEN), ("blink", AMBER), ("blink", RED)]
@@ -146,7 +154,7 @@ def test_factory_window_resets_then_reboots(tmp_path):
 
 def rescue_tree(tmp_path):
     """A resetd whose store holds rescue = good, running = broken."""
-    d = Resetd(tmp_path)
+    d = Resetd(tmp_path, timing=ACTION_TIMING)
     good, broken = tmp_path / "good.json", tmp_path / "broken.json"
     good.write_text('{"hostname": "good"}\n')
     broken.write_text('{"hostname": "broken"}\n')
@@ -170,7 +178,7 @@ def test_rescue_with_corrupt_rescue_config_changes_nothing(tmp_path):
     obj = d.root / f"var/lib/resetkit/config/objects/{sha}.json"
     obj.write_text('{"hostname": "tampered"}\n')
     with d:
-        d.press(375)
+        d.press(HOLD["rescue"])
         d.wait_log(r"action rescue (done|failed)", timeout=30)
         log = d.log()
     assert ("action rescue failed: the rescue configuration fails its checksum or validation; "
@@ -190,7 +198,7 @@ def test_actions_run_in_process_not_as_commands(tmp_path):
         st = subprocess.Popen(["strace", "-f", "-qq", "-e", "trace=execve", "-o", str(trace),
                                "-p", str(d.pid())], stderr=subprocess.DEVNULL)
         time.sleep(0.5)     # strace attached
-        d.press(375)
+        d.press(HOLD["rescue"])
         d.wait_log(r"action rescue (done|failed)", timeout=30)
         assert "action rescue done" in d.log()
         st.send_signal(signal.SIGINT)
@@ -212,12 +220,12 @@ def test_missing_action_module_fails_clearly_reboot_still_works(tmp_path):
     d = rescue_tree(tmp_path)
     d.exe = lonely
     with d:
-        d.press(375)
+        d.press(HOLD["rescue"])
         d.wait_log(r"action rescue (done|failed)", timeout=30)
         assert "action rescue failed: cannot load resetd-actions.so: " in d.log()
         time.sleep(1.4)
         assert ("blink", RED) in [(p, c) for _, p, c, _ in d.led_lines()]
-        d.press(225)
+        d.press(HOLD["reboot"])
         d.wait_log(r"action reboot (done|failed)", timeout=30)
         assert "action reboot done" in d.log()
     assert running_config(d) == {"hostname": "broken"}
