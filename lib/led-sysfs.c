@@ -292,12 +292,20 @@ static int channel_pattern(struct channel *c, enum rk_led_pattern p, unsigned le
 
 static int channel_timer(struct channel *c, unsigned level, uint32_t period_ms) {
         int r;
+        /* Every delay write restarts the kernel's blink with a toggle of
+         * whatever the LED shows at that moment, and a blink takes its on
+         * level from the brightness it finds.  So: stop blinking (delay_on
+         * 0 leaves the LED off), set the on level while nothing blinks,
+         * delay_off (with delay_on still 0 that turns the LED off again),
+         * and delay_on last: the blink starts from dark, so it starts with
+         * its on half at `level` — not, depending on timing, with half a
+         * period of dark after the threshold. */
         if ((r = write_attr(c->dirfd, "trigger", "timer")) < 0 ||
-            (r = write_uint(c->dirfd, "delay_on", period_ms / 2)) < 0 ||
+            (r = write_attr(c->dirfd, "delay_on", "0")) < 0 ||
+            (r = write_uint(c->dirfd, "brightness", level)) < 0 ||
             (r = write_uint(c->dirfd, "delay_off", period_ms - period_ms / 2)) < 0)
                 return r;
-        /* with the timer running, a non-zero brightness sets the on level */
-        return write_uint(c->dirfd, "brightness", level);
+        return write_uint(c->dirfd, "delay_on", period_ms / 2);
 }
 
 static int sysfs_show(struct rk_led *l, enum rk_led_pattern p, struct rk_rgb col, uint32_t period_ms, uint64_t now_ns) {
