@@ -36,7 +36,8 @@ def test_installed_tree_is_a_working_root(tmp_path):
     for rel in ("usr/sbin/resetctl", "usr/sbin/resetd", "usr/sbin/reset-failsafe",
                 "etc/resetkit/resetd.conf", "usr/lib/resetkit/factory-config.json",
                 "usr/lib/resetkit/factory-reset.d/ssr.conf",
-                "usr/share/man/man8/resetctl.8", "usr/share/man/man5/resetkit-factory-reset.d.5"):
+                "usr/share/man/man8/resetctl.8", "usr/share/man/man5/resetkit-factory-reset.d.5",
+                "usr/lib/modules-load.d/resetkit.conf", "usr/lib/systemd/logind.conf.d/resetkit.conf"):
         assert (dest / rel).exists(), rel
     assert oct((dest / "usr/lib/resetkit/factory-passwords/root").stat().st_mode & 0o777) == "0o600"
     # resetd loads rescue and factory reset from its private module, found
