@@ -90,6 +90,16 @@ press() {
         [ "$(grep -c reboot "$RD_MARK")" = $((before + 1)) ] || fail "$1: the reboot-command did not run"
 }
 
+# expect_no_inhibit WHAT: resetd started and stopped without asking logind
+# for anything (no call beyond the $calls so far) or logging about it
+expect_no_inhibit() {
+        rd_start
+        rd_stop
+        [ "$(lg_count '^call')" = "$calls" ] || { cat "$LG_LOG"; fail "$1: Inhibit called"; }
+        [ "$(rd_count 'logind')" = 0 ] || fail "$1: resetd logged about logind"
+        ok "$1: no Inhibit call, nothing logged about logind"
+}
+
 # expect_warning TEXT WHAT: resetd warned, naming TEXT, took no lock, runs on
 expect_warning() {
         grep -F "logind: " "$RD_LOG" | grep -Fq -- "$1" || { sed 's/^/    | /' "$RD_LOG"; fail "$2: no warning naming '$1'"; }
@@ -177,18 +187,10 @@ ok "reload evdev -> fifo: the lock given back; another reload asks for none"
 gpiosim_start reset-button
 gpio_set down
 lg_conf "gpio:${GS_CHIP#/dev/}:reset-button"
-rd_start
-rd_stop
-[ "$(lg_count '^call')" = "$calls" ] || { cat "$LG_LOG"; fail "Inhibit called for a GPIO button"; }
-[ "$(rd_count 'logind')" = 0 ] || fail "resetd logged about logind for a GPIO button"
-ok "GPIO button: no Inhibit call, nothing logged about logind"
+expect_no_inhibit "GPIO button"
 rmdir /run/systemd/seats
 lg_conf "evdev:$UI_DEV"
-rd_start
-rd_stop
-[ "$(lg_count '^call')" = "$calls" ] || { cat "$LG_LOG"; fail "Inhibit called without /run/systemd/seats"; }
-[ "$(rd_count 'logind')" = 0 ] || fail "resetd logged about logind without /run/systemd/seats"
-ok "no /run/systemd/seats: no Inhibit call, nothing logged about logind"
+expect_no_inhibit "no /run/systemd/seats"
 mkdir /run/systemd/seats
 
 # 5. logind refuses (as for a caller polkit denies)
