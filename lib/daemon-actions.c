@@ -50,6 +50,10 @@ static int load_module(const struct rk_action_module **ret, char *why, size_t wh
                 snprintf(why, whylen, "%s is version %s, resetd is %s", RK_ACTIONS_MODULE, m->version, RK_VERSION);
                 return -ELIBBAD;
         }
+        if (m->ctx_size != sizeof(struct rk_ctx) || m->config_size != sizeof(struct rk_config)) {
+                snprintf(why, whylen, "%s was not built with this resetd (structure sizes differ)", RK_ACTIONS_MODULE);
+                return -ELIBBAD;
+        }
         /* never unloaded: the child exits when the action is done */
         *ret = m;
         return 0;

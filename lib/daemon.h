@@ -36,10 +36,14 @@ struct rk_action_ops {
  * action child (lib/resetd-actions.c). */
 extern const struct rk_action_ops rk_default_action_ops;
 
-/* What resetd-actions.so exports as `rk_resetd_actions`: its version (it
- * must be resetd's own) and the rescue and factory-reset ops. */
+/* What resetd-actions.so exports as `rk_resetd_actions`: its version and
+ * structure sizes (they must be resetd's own) and the rescue and
+ * factory-reset ops. */
 struct rk_action_module {
         const char *version;
+        /* the structures the two share, as each was built: a module of the
+         * same version built with other options must not be used either */
+        size_t ctx_size, config_size;
         struct rk_action_ops ops;
 };
 

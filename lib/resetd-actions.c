@@ -73,6 +73,8 @@ static int action_factory_reset(const struct rk_action_args *a, char *why, size_
 
 const struct rk_action_module rk_resetd_actions = {
         .version = RK_VERSION,
+        .ctx_size = sizeof(struct rk_ctx),
+        .config_size = sizeof(struct rk_config),
         .ops = {
                 .rescue = action_rescue,
                 .factory_reset = action_factory_reset,

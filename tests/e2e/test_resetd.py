@@ -232,6 +232,38 @@ def test_missing_action_module_fails_clearly_reboot_still_works(tmp_path):
     assert markers(d) == ["reboot"]
 
 
+@pytest.mark.parametrize("kind", ["other-version", "other-build"])
+def test_foreign_action_module_is_refused(tmp_path, kind):
+    """A resetd-actions.so from another version, or the same version built
+    with other options (structure sizes differ), is never called: rescue
+    fails saying so, nothing changes."""
+    lonely = tmp_path / "a" / "b" / "resetd"
+    lonely.parent.mkdir(parents=True)
+    shutil.copy2(RESETD, lonely)
+    version = subprocess.run([str(RESETD), "--version"], capture_output=True, text=True,
+                             check=True).stdout.split()[1]
+    fake = tmp_path / "fake.c"
+    # resetd looks in $ORIGIN/../../lib, i.e. tmp_path/lib
+    (tmp_path / "lib").mkdir()
+    if kind == "other-version":
+        fake.write_text('#include <stddef.h>\nstruct { const char *v; size_t a, b; void *ops[3]; } '
+                        'rk_resetd_actions = { "0.0.0-other", 0, 0, { 0 } };\n')
+        want = f"resetd-actions.so is version 0.0.0-other, resetd is {version}"
+    else:
+        fake.write_text('#include <stddef.h>\nstruct { const char *v; size_t a, b; void *ops[3]; } '
+                        f'rk_resetd_actions = {{ "{version}", 1, 1, {{ 0 }} }};\n')
+        want = "resetd-actions.so was not built with this resetd (structure sizes differ)"
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(tmp_path / "lib/resetd-actions.so"), str(fake)],
+                   check=True)
+    d = rescue_tree(tmp_path)
+    d.exe = lonely
+    with d:
+        d.press(HOLD["rescue"])
+        d.wait_log(r"action rescue (done|failed)", timeout=30)
+        assert f"action rescue failed: {want}" in d.log()
+    assert running_config(d) == {"hostname": "broken"}
+
+
 # --- near every boundary ---------------------------------------------------
 
 @pytest.mark.parametrize("threshold", ["reboot-ms", "rescue-ms", "factory-ms", "cancel-ms"])
