@@ -88,53 +88,57 @@ def median(xs):
     return xs[len(xs) // 2]
 
 
+def interleaved(names, reps, run_one):
+    """reps rounds, each running every tool once in a rotated order, so the
+    host's drift (writeback, page cache, other jobs) falls on all tools
+    alike rather than on whichever ran last; the median rate per tool."""
+    rates = {n: [] for n in names}
+    for rep in range(reps):
+        k = rep % len(names)
+        for name in names[k:] + names[:k]:
+            rate = run_one(name)
+            if rate is not None:
+                rates[name].append(rate)
+    return {n: median(r) for n, r in rates.items() if r}
+
+
 def bench_free(tmp, mib, reps):
-    rows = {}
-    for name in ("rk-zero fill", "rk-zero step (verify+trim)", "dd", "sfill"):
-        rates = []
-        for _ in range(reps):
-            if name == "sfill" and not shutil.which("sfill"):
-                break
-            loop = Loop(tmp, mib, fs=True)
-            try:
-                if name == "rk-zero fill":
-                    n, secs = free_rk(loop, "sample")     # the fill phase as rk-zero timed it
-                elif name == "rk-zero step (verify+trim)":
-                    secs, (n, _) = timed(lambda: free_rk(loop, "sample"))
-                elif name == "dd":
-                    secs, n = timed(lambda: free_dd(loop))
-                else:
-                    secs, n = timed(lambda: free_sfill(loop))
-            finally:
-                loop.close()
-            rates.append(n / (1 << 20) / secs)
-        if rates:
-            rows[name] = median(rates)
-    return rows
+    def run_one(name):
+        if name == "sfill" and not shutil.which("sfill"):
+            return None
+        loop = Loop(tmp, mib, fs=True)
+        try:
+            if name == "rk-zero fill":
+                n, secs = free_rk(loop, "sample")     # the fill phase as rk-zero timed it
+            elif name == "rk-zero step (verify+trim)":
+                secs, (n, _) = timed(lambda: free_rk(loop, "sample"))
+            elif name == "dd":
+                secs, n = timed(lambda: free_dd(loop))
+            else:
+                secs, n = timed(lambda: free_sfill(loop))
+        finally:
+            loop.close()
+        return n / (1 << 20) / secs
+    return interleaved(["rk-zero fill", "rk-zero step (verify+trim)", "dd", "sfill"], reps, run_one)
 
 
 def bench_device(tmp, mib, reps):
-    rows = {}
-    for name in ("rk-zero", "blkdiscard -z", "dd"):
-        rates = []
-        for _ in range(reps):
-            if name == "blkdiscard -z" and not shutil.which("blkdiscard"):
-                break
-            loop = Loop(tmp, mib, fs=False, random_fill=True)
-            try:
-                if name == "rk-zero":
-                    cmd = [RK_ZERO, "device", loop.dev, "--verify", "none"]
-                elif name == "blkdiscard -z":
-                    cmd = ["blkdiscard", "-z", loop.dev]
-                else:
-                    cmd = ["dd", "if=/dev/zero", f"of={loop.dev}", "bs=4M", "oflag=direct", "conv=fsync"]
-                secs, _ = timed(lambda: subprocess.run([str(c) for c in cmd], capture_output=True, check=(name != "dd")))
-            finally:
-                loop.close()
-            rates.append(mib / secs)
-        if rates:
-            rows[name] = median(rates)
-    return rows
+    def run_one(name):
+        if name == "blkdiscard -z" and not shutil.which("blkdiscard"):
+            return None
+        loop = Loop(tmp, mib, fs=False, random_fill=True)
+        try:
+            if name == "rk-zero":
+                cmd = [RK_ZERO, "device", loop.dev, "--verify", "none"]
+            elif name == "blkdiscard -z":
+                cmd = ["blkdiscard", "-z", loop.dev]
+            else:
+                cmd = ["dd", "if=/dev/zero", f"of={loop.dev}", "bs=4M", "oflag=direct", "conv=fsync"]
+            secs, _ = timed(lambda: subprocess.run([str(c) for c in cmd], capture_output=True, check=(name != "dd")))
+        finally:
+            loop.close()
+        return mib / secs
+    return interleaved(["rk-zero", "blkdiscard -z", "dd"], reps, run_one)
 
 
 def report(title, rows, ours, others):
