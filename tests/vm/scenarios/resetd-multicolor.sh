@@ -219,8 +219,8 @@ run_rescue_fails() {
         expect_state "rescue window" "$s" "^trigger=$TRIG .*multi_intensity=255,160,0\$"
         released
         rd_wait 'action rescue (done|failed)' 1
-        # resetctl's own stderr names the reason, resetd's line the failure
-        grep -q 'no rescue configuration' "$RD_LOG" && grep -q 'action rescue failed' "$RD_LOG" ||
+        # resetd's line names the failure and its reason
+        grep -q 'action rescue failed: no rescue configuration' "$RD_LOG" ||
                 { sed 's/^/    | /' "$RD_LOG"; fail "$MODE: rescue without a rescue configuration did not fail as such"; }
         handed_back "$MODE: failed rescue"
         end=$(now_ms)
