@@ -323,15 +323,9 @@ static int write_owned(int etc_fd, const char *name, const char *data, size_t le
 /* Temporaries of ours a crash left in etc (only for our file names: other
  * writers' temporaries are theirs). */
 static void remove_stale_temps(int etc_fd, struct rk_log *log) {
-        int fd = fcntl(etc_fd, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
+        DIR *d;
+        if (rk_opendir_at(etc_fd, &d) < 0)
                 return;
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return;
-        }
-        rewinddir(d);
         struct dirent *de;
         while ((de = readdir(d))) {
                 const char *rest = rk_startswith(de->d_name, TEMP_PREFIX);

@@ -219,7 +219,7 @@ int rk_mkdir_p_at(int dirfd, const char *relpath, mode_t mode) {
         return RK_TAKE_FD(cur);
 }
 
-int rk_remove_prefixed(int dirfd, const char *prefix) {
+int rk_opendir_at(int dirfd, DIR **ret) {
         int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
         if (fd < 0)
                 return -errno;
@@ -227,10 +227,19 @@ int rk_remove_prefixed(int dirfd, const char *prefix) {
         (void) lseek(fd, 0, SEEK_SET);
         DIR *d = fdopendir(fd);
         if (!d) {
+                int r = -errno;
                 close(fd);
-                return -errno;
+                return r;
         }
-        int n = 0;
+        *ret = d;
+        return 0;
+}
+
+int rk_remove_prefixed(int dirfd, const char *prefix) {
+        DIR *d;
+        int n = rk_opendir_at(dirfd, &d);
+        if (n < 0)
+                return n;
         struct dirent *de;
         while ((de = readdir(d)))
                 if (rk_startswith(de->d_name, prefix) && unlinkat(dirfd, de->d_name, 0) == 0)

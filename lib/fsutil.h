@@ -3,6 +3,7 @@
  * writes, openat2 wrappers, directory creation without following links. */
 #pragma once
 
+#include <dirent.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -54,6 +55,11 @@ int rk_write_all(int fd, const void *buf, size_t len);
 /* mkdir -p below dirfd, refusing symlinks on the way; returns an O_DIRECTORY
  * fd of the last component. */
 int rk_mkdir_p_at(int dirfd, const char *relpath, mode_t mode);
+
+/* A directory stream of its own over dirfd, from the first entry: on a
+ * dup, so closedir() leaves dirfd open (it is still in use for the *at()
+ * calls on the entries).  0 or a negative errno. */
+int rk_opendir_at(int dirfd, DIR **ret);
 
 /* Remove temporaries a crashed rk_write_atomic_at() left in dirfd. */
 int rk_remove_stale_temps(int dirfd);

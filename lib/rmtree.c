@@ -631,15 +631,10 @@ static int expand_in(struct rk_log *log, int root_fd, const char *dir, const cha
                                 S_ISDIR(sx.stx_mode) ? DT_DIR : S_ISLNK(sx.stx_mode) ? DT_LNK : DT_REG, out);
         }
 
-        int fd2 = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
-        if (fd2 < 0)
-                return -errno;
-        DIR *d = fdopendir(fd2);
-        if (!d) {
-                close(fd2);
-                return -errno;
-        }
-        int r = 0;
+        DIR *d;
+        int r = rk_opendir_at(dfd, &d);
+        if (r < 0)
+                return r;
         struct dirent *de;
         while ((errno = 0, de = readdir(d))) {
                 /* never "." or "..": a glob like ".*" must not climb out or

@@ -921,15 +921,10 @@ static bool is_object_name(const char *n) {
  * already the truth, and the next writer tries again); the factory reset
  * fails, because what is left may hold secrets. */
 static int gc_objects(struct rk_store *s, const struct rk_store_index *idx) {
-        int fd = fcntl(s->objects_fd, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
-                return -errno;
-        (void) lseek(fd, 0, SEEK_SET);
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return -errno;
-        }
+        DIR *d;
+        int r = rk_opendir_at(s->objects_fd, &d);
+        if (r < 0)
+                return r;
         RK_FAULT("store:gc-start");
         unsigned removed = 0;
         int failed = 0;
