@@ -197,12 +197,13 @@ int rk_classifier_resync(struct rk_classifier *c, bool down, uint64_t now_ns, st
                 return 0;
         case RK_CLS_PRESSED:
         case RK_CLS_RELEASING:
-                if (down) {
-                        /* held all along as far as we can tell */
-                        c->state = RK_CLS_PRESSED;
-                        return 0;
-                }
-                c->state = RK_CLS_IDLE;
+                /* Edges were lost during the press: down now does not mean
+                 * held all along (a release and a new press may be among
+                 * them, and a release still queued behind the loss would
+                 * end it with a made-up duration).  A reset button never
+                 * acts on a press it did not see whole: drop it; if held,
+                 * the next press starts after a release. */
+                c->state = down ? RK_CLS_WAIT_RELEASE : RK_CLS_IDLE;
                 c->armed = RK_WINDOW_NONE;
                 ignored(ev, "button events were lost: the press is dropped");
                 ev->window = armed;

@@ -99,10 +99,10 @@ void rk_classifier_set_busy(struct rk_classifier *c);
 void rk_classifier_set_idle(struct rk_classifier *c, uint64_t now_ns);
 
 /* The level the source reported after a resynchronisation (evdev
- * SYN_DROPPED, a reopened device): a press whose release was lost must not
- * turn into an action, so a held button waits for its release and a
- * released one drops the press (1 and an IGNORED event with .window the
- * window that was armed, so the daemon gives the LED back). */
+ * SYN_DROPPED, a reopened device): a press during which edges were lost
+ * never turns into an action.  It is dropped (1 and an IGNORED event with
+ * .window the window that was armed, so the daemon gives the LED back),
+ * and a button held now waits for its release. */
 int rk_classifier_resync(struct rk_classifier *c, bool down, uint64_t now_ns, struct rk_cls_event *ev);
 
 enum rk_window rk_window_of(const struct rk_timing *t, uint64_t held_ns);

@@ -360,11 +360,19 @@ static void test_resync(void **state) {
         edge(&c, false, T0 + 20000 * MS, &t);
         run_to(&c, T0 + 21000 * MS, &t);
         assert_string_equal(t.buf, "");
-        /* still held after a loss while pressed: the press goes on */
+        /* held again after a loss while pressed: edges in between are
+         * unknown, so the press is dropped too and its release does
+         * nothing; the next whole press counts */
         edge(&c, true, T0 + 22000 * MS, &t);
-        assert_int_equal(rk_classifier_resync(&c, true, T0 + 22500 * MS, &ev), 0);
+        assert_int_equal(rk_classifier_resync(&c, true, T0 + 22500 * MS, &ev), 1);
+        assert_int_equal(ev.type, RK_CLS_EV_IGNORED);
+        assert_int_equal(ev.window, RK_WINDOW_NONE);
         edge(&c, false, T0 + 23500 * MS, &t);
         run_to(&c, T0 + 24000 * MS, &t);
+        assert_string_equal(t.buf, "");
+        edge(&c, true, T0 + 25000 * MS, &t);
+        edge(&c, false, T0 + 26500 * MS, &t);
+        run_to(&c, T0 + 27000 * MS, &t);
         assert_string_equal(t.buf, "armed:reboot released:reboot:1500 ");
 }
 
