@@ -12,10 +12,6 @@ import pytest
 from rkfailsafe import (BLACK, FAILSAFE, FAULT_INJECTION, HOLD_MS, RAMP_MS, RED, RELEASE_MS,
                         RESETCTL, SRC, BUILD, WHITE, Appliance, tree)
 
-# TEMPORARY: the branch was cut before the factory-reset engine landed; with
-# lib/engine.h merged the reset paths must pass (strict xfail until then).
-HAVE_ENGINE = (SRC / "lib/engine.h").exists()
-
 # A small appliance: what the reset must remove, and what it must keep.
 SECRETS = [
     "var/lib/128technology/t128-running.json",
@@ -195,8 +191,6 @@ def test_release_after_timeout_does_nothing(appl):
 
 # ---- held through and released: the reset -------------------------------------
 
-@pytest.mark.xfail(not HAVE_ENGINE, strict=True,
-                   reason="the factory-reset engine is not merged into this branch yet")
 def test_held_through_and_released_resets_and_powers_off(appl):
     appl.press()
     appl.start()
@@ -219,10 +213,6 @@ def test_held_through_and_released_resets_and_powers_off(appl):
     assert "factory reset done: LED off, powering off" in appl.stderr
 
 
-needs_engine = pytest.mark.xfail(not HAVE_ENGINE, strict=True,
-                                 reason="the factory-reset engine is not merged into this branch yet")
-
-
 def hold_through_and_release(a):
     a.press()
     a.start()
@@ -238,7 +228,6 @@ def assert_reset_done(a):
     assert not (a.root / JOURNAL).exists()
 
 
-@needs_engine
 def test_led_fades_every_2s_while_the_reset_runs(appl):
     """a reset that takes a while (the configuration store's lock is held
     for 4.5 s by someone else; the reset waits for it): white -> black is
@@ -266,7 +255,6 @@ def test_led_fades_every_2s_while_the_reset_runs(appl):
     assert_reset_done(appl)
 
 
-@needs_engine
 def test_failed_reset_blinks_red_and_reboots(appl):
     """another reset holds the engine's lock: this one fails before
     changing anything (exit 4), red blinks, the system reboots"""
@@ -310,7 +298,6 @@ def cut_off_reset(a):
     a.reboot_marker.unlink()
 
 
-@needs_engine
 @pytest.mark.skipif(not FAULT_INJECTION, reason="needs -Dfault-injection=true")
 def test_cut_off_reset_is_resumed_by_the_next_boot(appl):
     cut_off_reset(appl)
@@ -326,7 +313,6 @@ def test_cut_off_reset_is_resumed_by_the_next_boot(appl):
     assert_reset_done(appl)
 
 
-@needs_engine
 @pytest.mark.skipif(not FAULT_INJECTION, reason="needs -Dfault-injection=true")
 def test_cut_off_reset_is_finished_by_another_failsafe(appl):
     cut_off_reset(appl)
@@ -483,14 +469,10 @@ def test_read_only_root_is_remounted_for_the_reset_and_back(ro_root):
     opts = mount_options(a.root)
     assert "ro" in opts and "rw" not in opts
     assert {"nosuid", "nodev"} <= opts, "a remount must keep the other options"
-    if HAVE_ENGINE:
-        assert rc == 0, a.stderr
-        for rel in SECRETS:
-            assert not (a.root / rel).exists(), rel
-        assert a.poweroff_marker.exists()
-    else:
-        assert rc == 1
-        assert a.reboot_marker.exists()
+    assert rc == 0, a.stderr
+    for rel in SECRETS:
+        assert not (a.root / rel).exists(), rel
+    assert a.poweroff_marker.exists()
 
 
 def test_read_only_plain_directory_is_refused(ro_root):

@@ -243,8 +243,8 @@ def test_foreign_action_module_is_refused(tmp_path, kind):
     version = subprocess.run([str(RESETD), "--version"], capture_output=True, text=True,
                              check=True).stdout.split()[1]
     fake = tmp_path / "fake.c"
-    # resetd looks in $ORIGIN/../../lib, i.e. tmp_path/lib
-    (tmp_path / "lib").mkdir()
+    # resetd looks in $ORIGIN/../../lib/daemon, i.e. tmp_path/lib/daemon
+    (tmp_path / "lib/daemon").mkdir(parents=True)
     if kind == "other-version":
         fake.write_text('#include <stddef.h>\nstruct { const char *v; size_t a, b; void *ops[3]; } '
                         'rk_resetd_actions = { "0.0.0-other", 0, 0, { 0 } };\n')
@@ -253,7 +253,7 @@ def test_foreign_action_module_is_refused(tmp_path, kind):
         fake.write_text('#include <stddef.h>\nstruct { const char *v; size_t a, b; void *ops[3]; } '
                         f'rk_resetd_actions = {{ "{version}", 1, 1, {{ 0 }} }};\n')
         want = "resetd-actions.so was not built with this resetd (structure sizes differ)"
-    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(tmp_path / "lib/resetd-actions.so"), str(fake)],
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(tmp_path / "lib/daemon/resetd-actions.so"), str(fake)],
                    check=True)
     d = rescue_tree(tmp_path)
     d.exe = lonely

@@ -3,20 +3,6 @@
 
 #include <ctype.h>
 
-int rk_button_open(const struct rk_button_spec *spec, const struct rk_button_opts *opts,
-                   struct rk_log *log, struct rk_button **ret, char *err, size_t errlen) {
-        switch (spec->type) {
-        case RK_BUTTON_EVDEV:
-                return rk_button_evdev_open(spec->path, opts, log, ret, err, errlen);
-        case RK_BUTTON_GPIO:
-                return rk_button_gpio_open(spec->path, spec->line, opts, log, ret, err, errlen);
-        case RK_BUTTON_FIFO:
-                return rk_button_fifo_open(spec->path, log, ret, err, errlen);
-        }
-        snprintf(err, errlen, "unknown button source type %d", (int) spec->type);
-        return -EINVAL;
-}
-
 int rk_button_read(struct rk_button *b, struct rk_button_event *ev, size_t n) {
         return b->ops->read(b, ev, n);
 }
