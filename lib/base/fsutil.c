@@ -3,12 +3,12 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 
 #include "fault.h"
 
-#define RK_TEMP_PREFIX ".#rk-"
 
 int rk_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve) {
         struct open_how how = {
@@ -110,7 +110,7 @@ static int open_temp(int dirfd, const char *name, char **ret_tmp) {
          * prefix lets rk_remove_stale_temps() find leftovers of a crash. */
         for (int tries = 0; tries < 100; tries++) {
                 char *tmp;
-                if (asprintf(&tmp, RK_TEMP_PREFIX "%s.%08x", name, (unsigned) random()) < 0)
+                if (asprintf(&tmp, RK_TEMP_PREFIX "%s.%016" PRIx64, name, rk_random_u64()) < 0)
                         return -ENOMEM;
                 /* 0600 until finish_atomic() sets what the caller asked for:
                  * a temporary of shadow must never be readable by others */
@@ -254,7 +254,7 @@ int rk_remove_stale_temps(int dirfd) {
         return rk_remove_prefixed(dirfd, RK_TEMP_PREFIX);
 }
 
-int rk_open_parent_at(int dirfd, const char *path, mode_t mode, const char **ret_name) {
+int rk_open_parent_resolve(int dirfd, const char *path, uint64_t resolve, const char **ret_name) {
         const char *slash = strrchr(path, '/');
         *ret_name = slash ? slash + 1 : path;
         if (!slash) {
@@ -264,7 +264,16 @@ int rk_open_parent_at(int dirfd, const char *path, mode_t mode, const char **ret
         _cleanup_free_ char *dir = strndup(path, (size_t) (slash - path));
         if (!dir)
                 return -ENOMEM;
-        if (mode)
-                return rk_mkdir_p_at(dirfd, dir, mode);
-        return rk_openat2(dirfd, dir, O_RDONLY | O_DIRECTORY, 0, RK_RESOLVE_STRICT);
+        return rk_openat2(dirfd, dir, O_RDONLY | O_DIRECTORY, 0, resolve);
+}
+
+int rk_open_parent_at(int dirfd, const char *path, mode_t mode, const char **ret_name) {
+        const char *slash = strrchr(path, '/');
+        if (!slash || !mode)
+                return rk_open_parent_resolve(dirfd, path, RK_RESOLVE_STRICT, ret_name);
+        *ret_name = slash + 1;
+        _cleanup_free_ char *dir = strndup(path, (size_t) (slash - path));
+        if (!dir)
+                return -ENOMEM;
+        return rk_mkdir_p_at(dirfd, dir, mode);
 }

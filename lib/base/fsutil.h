@@ -11,6 +11,11 @@
 
 #include "util.h"
 
+/* The name prefix of every temporary resetkit makes (atomic writes, the
+ * store's candidate): what a crash may leave, and what
+ * rk_remove_stale_temps() removes. */
+#define RK_TEMP_PREFIX ".#rk-"
+
 /* openat2(2); falls back to nothing: a kernel without it (< 5.6) is refused
  * rather than silently resolved unsafely. */
 int rk_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve);
@@ -71,3 +76,7 @@ int rk_remove_prefixed(int dirfd, const char *prefix);
  * with its parents and `mode` when mode != 0, else only opened.  *ret_name
  * points at the last component inside path. */
 int rk_open_parent_at(int dirfd, const char *path, mode_t mode, const char **ret_name);
+/* The same, only opening, with the given openat2 RESOLVE_* flags (e.g.
+ * RK_RESOLVE_STRICT | RESOLVE_NO_XDEV).  The one way every module opens
+ * the parent of a relative path. */
+int rk_open_parent_resolve(int dirfd, const char *path, uint64_t resolve, const char **ret_name);

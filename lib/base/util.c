@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "util.h"
 
+#include <sys/random.h>
+
 #include <ctype.h>
 #include <stdarg.h>
 #include <time.h>
@@ -191,3 +193,14 @@ uint64_t rk_now_ns(void) {
 }
 
 uint64_t rk_now_ms(void) { return rk_now_ns() / 1000000ULL; }
+
+uint64_t rk_random_u64(void) {
+        uint64_t v = 0;
+        /* GRND_INSECURE (5.6) never blocks; older kernels: non-blocking,
+         * and when the pool is not ready yet, the clock and the pid keep
+         * names of concurrent processes apart (O_EXCL does the rest) */
+        if (getrandom(&v, sizeof v, GRND_INSECURE) == sizeof v ||
+            getrandom(&v, sizeof v, GRND_NONBLOCK) == sizeof v)
+                return v;
+        return rk_now_ns() ^ ((uint64_t) getpid() << 32);
+}

@@ -71,4 +71,8 @@ const char *rk_path_relative(const char *abs);
 
 /* Monotonic and realtime clocks in ms / ns */
 uint64_t rk_now_ms(void);
+/* 64 random bits for names of temporaries and fill files (unique, not
+ * secret): getrandom(GRND_INSECURE), which never blocks, not even in an
+ * initramfs before the pool is initialised. */
+uint64_t rk_random_u64(void);
 uint64_t rk_now_ns(void);

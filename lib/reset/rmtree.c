@@ -10,6 +10,8 @@
 
 #include "fault.h"
 #include "fsutil.h"
+#include "glob.h"
+#include "mount.h"
 #include "util.h"
 
 /* Directories of the walk that keep their fd open.  Deeper ancestors are
@@ -60,32 +62,18 @@ static bool is_protected(const struct rm_ctx *c, const struct statx *sx) {
         return false;
 }
 
-static bool sx_is_mount_root(const struct statx *sx) {
-        return (sx->stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
-               (sx->stx_attributes & STATX_ATTR_MOUNT_ROOT);
-}
-
-/* Is sx (an entry of a directory on mount `mnt_id`, device `dev`) the root
- * of another mount?  The attribute catches bind mounts of the same
- * filesystem, which st_dev alone cannot see; the mount id catches kernels
- * without the attribute. */
-static bool sx_other_mount(const struct statx *sx, uint64_t mnt_id, dev_t dev) {
-        if (sx_is_mount_root(sx))
-                return true;
-        if ((sx->stx_mask & STATX_MNT_ID) && mnt_id != 0 && sx->stx_mnt_id != mnt_id)
-                return true;
-        return makedev(sx->stx_dev_major, sx->stx_dev_minor) != dev;
-}
-
 static int statx_at(int dfd, const char *name, struct statx *sx) {
-        /* DONT_SYNC: a network filesystem's fresh attributes are not worth a
-         * round trip per file here */
-        int flags = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC;
-        if (!name) {
-                name = "";
-                flags |= AT_EMPTY_PATH;
-        }
-        return statx(dfd, name, flags, STATX_WANT, sx) < 0 ? -errno : 0;
+        return rk_statx_at(dfd, name, STATX_WANT, sx);
+}
+
+/* The parent a frame stands for, as the mount primitive compares it. */
+static struct statx frame_statx(dev_t dev, uint64_t mnt_id) {
+        return (struct statx) {
+                .stx_mask = mnt_id ? STATX_MNT_ID : 0,
+                .stx_mnt_id = mnt_id,
+                .stx_dev_major = major(dev),
+                .stx_dev_minor = minor(dev),
+        };
 }
 
 /* ---- protected paths --------------------------------------------------- */
@@ -287,7 +275,8 @@ static int walk_entry(struct rm_ctx *c, struct frame *f, const char *name, int *
                         c->st->skipped_protected++;
                         return ENTRY_KEEP;
                 }
-                if (sx_other_mount(&sx, f->mnt_id, f->id.dev)) {
+                struct statx psx = frame_statx(f->id.dev, f->mnt_id);
+                if (rk_statx_crosses_mount(&sx, &psx)) {
                         rk_notice(log, "not crossing into the mount at '%s': left alone", name);
                         c->st->skipped_mounts++;
                         return ENTRY_KEEP;
@@ -425,14 +414,16 @@ static int remove_contents(struct rm_ctx *c, int top_fd, const struct statx *top
 
 /* ---- one match --------------------------------------------------------- */
 
-/* Act on name in directory dfd (the parent of a glob match). */
-static int rm_match(struct rm_ctx *c, int dfd, const char *name, const char *shown, bool keep_dir) {
+/* Act on name in directory dfd (the parent of a glob match).  literal:
+ * the entry names this path without wildcards, so it may name a mount
+ * (its contents go, the mount point stays); a wildcard match that is a
+ * mount point is left alone. */
+static int rm_match(struct rm_ctx *c, int dfd, const char *name, const char *shown, bool keep_dir, bool literal) {
         struct rk_log *log = ctx_log(c);
         struct statx psx;
         int r = statx_at(dfd, NULL, &psx);
         if (r < 0)
                 return r;
-        uint64_t parent_mnt = (psx.stx_mask & STATX_MNT_ID) ? psx.stx_mnt_id : 0;
 
         for (int tries = 0; tries < RK_RM_MAX_RETRIES; tries++) {
                 struct statx sx;
@@ -446,7 +437,12 @@ static int rm_match(struct rm_ctx *c, int dfd, const char *name, const char *sho
                         c->st->skipped_protected++;
                         return 0;
                 }
-                bool mount_root = sx_other_mount(&sx, parent_mnt, makedev(psx.stx_dev_major, psx.stx_dev_minor));
+                bool mount_root = rk_statx_crosses_mount(&sx, &psx);
+                if (mount_root && !literal) {
+                        rk_notice(log, "/%s is a mount point reached through a wildcard: skipped, nothing in it removed", shown);
+                        c->st->skipped_mounts++;
+                        return 0;
+                }
 
                 if (!S_ISDIR(sx.stx_mode)) {
                         if (keep_dir) {
@@ -531,161 +527,27 @@ static int rm_match(struct rm_ctx *c, int dfd, const char *name, const char *sho
 }
 
 /* Act on one root-relative path: open its parent strictly (no symlink on
- * the way), then the match itself. */
-static int rm_relpath(struct rm_ctx *c, int root_fd, const char *rel, bool keep_dir) {
+ * the way, no mount past the first `literal` components), then the match
+ * itself. */
+static int rm_relpath(struct rm_ctx *c, int root_fd, const char *rel, size_t literal, size_t components,
+                      bool keep_dir) {
         struct rk_log *log = ctx_log(c);
-        const char *slash = strrchr(rel, '/');
-        _cleanup_free_ char *dir = slash ? strndup(rel, (size_t) (slash - rel)) : strdup(".");
-        if (!dir)
-                return -ENOMEM;
-        const char *name = slash ? slash + 1 : rel;
-        _cleanup_close_ int dfd = rk_openat2(root_fd, dir, O_RDONLY | O_DIRECTORY, 0, RK_RESOLVE_STRICT);
-        if (dfd == -ENOENT || dfd == -ENOTDIR)
-                return 0;
-        if (dfd == -ELOOP || dfd == -EXDEV) {
-                rk_notice(log, "/%s: a symlink on the way, not followed: left alone", rel);
-                return 0;
-        }
-        if (dfd < 0)
-                return rk_log_errno(log, dfd, "cannot open /%s: %s", dir, strerror(abs(dfd)));
-        return rm_match(c, dfd, name, rel, keep_dir);
-}
-
-/* ---- glob expansion ---------------------------------------------------- */
-
-static bool is_glob(const char *s) {
-        return strpbrk(s, "*?[\\") != NULL;
-}
-
-static int split_components(const char *glob, char ***ret) {
-        _cleanup_strv_free_ char **v = NULL;
-        for (const char *p = glob; *p;) {
-                while (*p == '/')
-                        p++;
-                if (!*p)
-                        break;
-                size_t l = strcspn(p, "/");
-                _cleanup_free_ char *comp = strndup(p, l);
-                if (!comp)
-                        return -ENOMEM;
-                if (rk_streq(comp, ".") || rk_streq(comp, ".."))
-                        return -EINVAL;
-                if (rk_strv_push(&v, comp) < 0)
-                        return -ENOMEM;
-                p += l;
-        }
-        if (!v)
-                return -EINVAL;         /* the root itself */
-        *ret = RK_TAKE_PTR(v);
-        return 0;
-}
-
-static char *rel_join(const char *dir, const char *name) {
-        return *dir ? rk_path_join(dir, name) : strdup(name);
-}
-
-/* Add dir/name to *out if it may continue the walk: the last component
- * may be anything; an intermediate one must be a real directory. */
-static int consider(struct rk_log *log, int dfd, const char *dir, const char *name, bool last,
-                    unsigned char d_type, char ***out) {
-        _cleanup_free_ char *rel = rel_join(dir, name);
-        if (!rel)
-                return -ENOMEM;
-        if (!last) {
-                if (d_type == DT_UNKNOWN || d_type == DT_LNK) {
-                        struct statx sx;
-                        int r = statx_at(dfd, name, &sx);
-                        if (r < 0)
-                                return r == -ENOENT ? 0 : r;
-                        d_type = S_ISDIR(sx.stx_mode) ? DT_DIR : S_ISLNK(sx.stx_mode) ? DT_LNK : DT_REG;
-                }
-                if (d_type == DT_LNK) {
-                        rk_notice(log, "/%s is a symlink: not followed, nothing matched below it", rel);
-                        return 0;
-                }
-                if (d_type != DT_DIR)
-                        return 0;
-        }
-        return rk_strv_push(out, rel);
-}
-
-static int expand_in(struct rk_log *log, int root_fd, const char *dir, const char *comp, bool last, char ***out) {
-        _cleanup_close_ int dfd = rk_openat2(root_fd, *dir ? dir : ".", O_RDONLY | O_DIRECTORY, 0, RK_RESOLVE_STRICT);
+        const char *name;
+        _cleanup_close_ int dfd = rk_glob_open_parent(root_fd, rel, literal, &name);
         if (dfd == -ENOENT || dfd == -ENOTDIR)
                 return 0;
         if (dfd == -ELOOP) {
-                rk_notice(log, "/%s: a symlink on the way, not followed", dir);
+                rk_notice(log, "/%s: a symlink on the way, not followed: left alone", rel);
+                return 0;
+        }
+        if (dfd == -EXDEV) {
+                rk_notice(log, "/%s: a mount point on the way past a wildcard: left alone", rel);
+                c->st->skipped_mounts++;
                 return 0;
         }
         if (dfd < 0)
-                return rk_log_errno(log, dfd, "cannot open /%s: %s", dir, strerror(abs(dfd)));
-
-        if (!is_glob(comp)) {
-                struct statx sx;
-                int r = statx_at(dfd, comp, &sx);
-                if (r == -ENOENT || r == -ENOTDIR)
-                        return 0;
-                if (r < 0)
-                        return r;
-                return consider(log, dfd, dir, comp, last,
-                                S_ISDIR(sx.stx_mode) ? DT_DIR : S_ISLNK(sx.stx_mode) ? DT_LNK : DT_REG, out);
-        }
-
-        DIR *d;
-        int r = rk_opendir_at(dfd, &d);
-        if (r < 0)
-                return r;
-        struct dirent *de;
-        while ((errno = 0, de = readdir(d))) {
-                /* never "." or "..": a glob like ".*" must not climb out or
-                 * name the directory itself */
-                if (rk_streq(de->d_name, ".") || rk_streq(de->d_name, ".."))
-                        continue;
-                /* no FNM_PERIOD: dot-files are secrets like any other */
-                if (fnmatch(comp, de->d_name, 0) != 0)
-                        continue;
-                r = consider(log, dfd, dir, de->d_name, last, de->d_type, out);
-                if (r < 0)
-                        break;
-        }
-        if (r == 0 && errno != 0)
-                r = -errno;
-        closedir(d);
-        return r;
-}
-
-static int strv_cmp(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-int rk_rm_glob(int root_fd, const char *glob, struct rk_log *log, char ***ret) {
-        _cleanup_strv_free_ char **comps = NULL;
-        int r = split_components(glob, &comps);
-        if (r < 0)
-                return r;
-
-        _cleanup_strv_free_ char **cur = calloc(2, sizeof(char *));
-        if (!cur || !(cur[0] = strdup("")))
-                return -ENOMEM;
-        size_t nc = rk_strv_length(comps);
-        for (size_t i = 0; i < nc; i++) {
-                _cleanup_strv_free_ char **next = NULL;
-                for (char **d = cur; *d; d++) {
-                        r = expand_in(log, root_fd, *d, comps[i], i + 1 == nc, &next);
-                        if (r < 0)
-                                return r;
-                }
-                rk_strv_free(cur);
-                cur = RK_TAKE_PTR(next);
-                if (!cur)
-                        break;
-        }
-        if (!cur && !(cur = calloc(1, sizeof(char *))))
-                return -ENOMEM;
-        size_t n = rk_strv_length(cur);
-        qsort(cur, n, sizeof *cur, strv_cmp);
-        *ret = RK_TAKE_PTR(cur);
-        return 0;
+                return rk_log_errno(log, dfd, "cannot open the directory of /%s: %s", rel, strerror(abs(dfd)));
+        return rm_match(c, dfd, name, rel, keep_dir, literal == components);
 }
 
 /* ---- entry points ------------------------------------------------------ */
@@ -710,19 +572,17 @@ static int dated_cmp(const void *a, const void *b) {
 /* The matches that keep-newest removes: all but the `keep` newest.  Stable
  * under repetition: the newest stay the newest, so a second run (or a
  * resumed one) selects nothing more. */
-static int select_old(int root_fd, char **matches, unsigned keep, struct rk_log *log, char ***ret) {
+static int select_old(int root_fd, const struct rk_glob *g, unsigned keep, struct rk_log *log, char ***ret) {
+        char **matches = g->matches;
         size_t n = rk_strv_length(matches), m = 0;
         _cleanup_free_ struct dated *v = calloc(n ? n : 1, sizeof *v);
         if (!v)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 struct statx sx;
-                const char *slash = strrchr(matches[i], '/');
-                _cleanup_free_ char *dir = slash ? strndup(matches[i], (size_t) (slash - matches[i])) : strdup(".");
-                if (!dir)
-                        return -ENOMEM;
-                _cleanup_close_ int dfd = rk_openat2(root_fd, dir, O_RDONLY | O_DIRECTORY, 0, RK_RESOLVE_STRICT);
-                if (dfd < 0 || statx_at(dfd, slash ? slash + 1 : matches[i], &sx) < 0)
+                const char *name;
+                _cleanup_close_ int dfd = rk_glob_open_parent(root_fd, matches[i], g->literal, &name);
+                if (dfd < 0 || statx_at(dfd, name, &sx) < 0)
                         continue;       /* gone or unreachable: not a candidate */
                 v[m++] = (struct dated) { matches[i], sx.stx_mtime.tv_sec, sx.stx_mtime.tv_nsec };
         }
@@ -755,30 +615,32 @@ int rk_rm_entry(int root_fd, enum rk_mf_action action, const char *glob, unsigne
         if (!glob || !st || !rk_mf_action_removes(action))
                 return -EINVAL;
 
-        _cleanup_strv_free_ char **matches = NULL;
-        int r = rk_rm_glob(root_fd, glob, o->log, &matches);
+        struct rk_glob g = {};
+        int r = rk_glob_expand(root_fd, glob, o->log, &g);
         if (r == -EINVAL)
                 return rk_log_errno(o->log, r, "refusing glob '%s': it names the root or has a '.'/'..' component", glob);
         if (r < 0)
                 return rk_log_errno(o->log, r, "cannot expand '%s': %s", glob, strerror(abs(r)));
 
+        st->skipped_mounts += g.skipped_mounts;
         if (action == RK_MF_KEEP_NEWEST) {
                 char **old = NULL;
-                r = select_old(root_fd, matches, keep, o->log, &old);
-                if (r < 0)
+                r = select_old(root_fd, &g, keep, o->log, &old);
+                if (r < 0) {
+                        rk_glob_done(&g);
                         return r;
-                rk_strv_free(matches);
-                matches = old;
+                }
+                rk_strv_free(g.matches);
+                g.matches = old;
         }
 
         struct rm_ctx c;
         r = ctx_init(&c, root_fd, o, st);
-        if (r < 0)
-                return r;
-        for (char **m = matches; *m; m++)
-                note_error(&c, rm_relpath(&c, root_fd, *m, action == RK_MF_EMPTY));
+        for (char **m = g.matches; r >= 0 && *m; m++)
+                note_error(&c, rm_relpath(&c, root_fd, *m, g.literal, g.components, action == RK_MF_EMPTY));
+        rk_glob_done(&g);
         free(c.prot);
-        return c.error;
+        return r < 0 ? r : c.error;
 }
 
 int rk_rm_path(int root_fd, const char *path, bool keep_dir,
@@ -790,7 +652,7 @@ int rk_rm_path(int root_fd, const char *path, bool keep_dir,
                 return -EINVAL;
         /* the same normal form the glob walk produces: "a/b/c" */
         _cleanup_strv_free_ char **comps = NULL;
-        int r = split_components(path, &comps);
+        int r = rk_path_components(path, &comps);
         if (r < 0)
                 return rk_log_errno(o->log, r, "refusing path '%s': it names the root or has a '.'/'..' component", path);
         _cleanup_free_ char *rel = NULL;
@@ -806,7 +668,9 @@ int rk_rm_path(int root_fd, const char *path, bool keep_dir,
         r = ctx_init(&c, root_fd, o, st);
         if (r < 0)
                 return r;
-        note_error(&c, rm_relpath(&c, root_fd, rel, keep_dir));
+        /* literal: every component may name a mount */
+        size_t n = rk_strv_length(comps);
+        note_error(&c, rm_relpath(&c, root_fd, rel, n, n, keep_dir));
         free(c.prot);
         return c.error;
 }

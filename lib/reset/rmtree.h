@@ -2,17 +2,16 @@
 /* rmtree.h — safe removal inside a root: the remove, empty and keep-newest
  * entries of the factory-reset manifest.
  *
- * Everything is relative to the root fd.  Globs are expanded component by
- * component with openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|
- * RESOLVE_NO_MAGICLINKS); a symlink is never followed (a symlink that
- * matches is itself unlinked, one on the way yields nothing); '*' matches
- * dot-files but never "." or "..".  Trees are removed iteratively (an
- * explicit stack, so depth is bounded by memory, not by the C stack or the
- * fd limit) with unlinkat() on directory fds, never crossing into another
- * mount (st_dev, mount id and STATX_ATTR_MOUNT_ROOT, plus RESOLVE_NO_XDEV
- * when descending) unless the entry's own path names that mount.  A mount
- * found inside a removed tree is left alone and logged; its mount point
- * stays, and so do the directories above it.
+ * Everything is relative to the root fd.  Globs are expanded by glob.h
+ * (no symlink followed; past the first wildcard no mount crossed: a match
+ * that is a mount point, or lies behind one, is skipped and logged).  Trees
+ * are removed iteratively (an explicit stack, so depth is bounded by
+ * memory, not by the C stack or the fd limit) with unlinkat() on directory
+ * fds, never crossing into another mount (mount.h, plus RESOLVE_NO_XDEV
+ * when descending).  Only an entry's literal path may name a mount: its
+ * contents go, the mount point stays.  A mount found inside a removed tree
+ * is left alone and logged; its mount point stays, and so do the
+ * directories above it.
  *
  * Every operation is idempotent: a missing match is no error, and running
  * an entry twice gives the same tree as running it once.
@@ -68,7 +67,3 @@ int rk_rm_entry(int root_fd, enum rk_mf_action action, const char *glob, unsigne
 int rk_rm_path(int root_fd, const char *path, bool keep_dir,
                const struct rk_rm_opts *o, struct rk_rm_stats *st);
 
-/* Expand glob inside the root as rk_rm_entry does: *ret gets a sorted,
- * NULL-terminated list of root-relative paths ("var/log/x"; free with
- * rk_strv_free).  No match is an empty list, not an error. */
-int rk_rm_glob(int root_fd, const char *glob, struct rk_log *log, char ***ret);

@@ -11,7 +11,7 @@
 #include <sys/sysmacros.h>
 
 #include "fsutil.h"
-#include "rmtree.h"
+#include "glob.h"
 #include "grubenv.h"
 #include "util.h"
 
@@ -327,15 +327,16 @@ typedef int (*boot_file_fn)(int dfd, const char *name, const char *relpath, void
  * component, dot-files included, never through a symlink). */
 static int for_each_boot_file(int root_fd, const char *pattern, boot_file_fn fn, void *userdata,
                               char *err, size_t errlen) {
-        _cleanup_strv_free_ char **matches = NULL;
-        int r = rk_rm_glob(root_fd, pattern, NULL, &matches);
+        struct rk_glob g = {};
+        int r = rk_glob_expand(root_fd, pattern, NULL, &g);
         if (r < 0) {
                 snprintf(err, errlen, "boot-files %s: %s", pattern, strerror(-r));
                 return r;
         }
+        _cleanup_strv_free_ char **matches = RK_TAKE_PTR(g.matches);
         for (char **m = matches; m && *m && r >= 0; m++) {
                 const char *name;
-                _cleanup_close_ int dfd = rk_open_parent_at(root_fd, *m, 0, &name);
+                _cleanup_close_ int dfd = rk_glob_open_parent(root_fd, *m, g.literal, &name);
                 if (dfd == -ENOENT)
                         continue;
                 if (dfd < 0) {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* reset-failsafe — the Fail-Safe Restore at power-on.  A thin main over
- * libresetkit: the sequence is lib/failsafe.c, its runtime lib/failsafe-run.c. */
+ * libresetkit: the sequence is lib/failsafe/failsafe.c, its runtime lib/failsafe/run.c. */
 #include <getopt.h>
 
 #include "ctx.h"

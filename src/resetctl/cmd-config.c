@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* resetctl config … / rescue …: the configuration store verbs.  Each verb is
- * a thin wrapper over lib/store.h; this file only prints and maps errors to
+ * a thin wrapper over lib/store/store.h; this file only prints and maps errors to
  * the documented exit codes. */
 #include <json-c/json.h>
 

@@ -14,7 +14,7 @@ STORE_REL = "var/lib/resetkit/config"
 FACTORY_REL = "usr/lib/resetkit/factory-config.json"
 FACTORY = b'{ "factory": true }\n'
 
-# exit codes, lib/exitcode.h
+# exit codes, lib/base/exitcode.h
 OK, FAILURE, USAGE, INTEGRITY, BUSY, APPLY, REFUSED = 0, 1, 2, 3, 4, 5, 6
 
 

@@ -22,6 +22,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "rk-build-config.h"
+#include "glob.h"
 #include "rmtree.h"
 #include "util.h"
 
@@ -289,6 +290,14 @@ static void test_symlink_as_path_component(void **state) {
         assert_true(exists(f->rfd, "rk-test-run/x.pid"));
 }
 
+/* rk_glob_expand's matches, taken over by the caller */
+static int expand(struct fx *f, const char *pattern, char ***ret) {
+        struct rk_glob g = {};
+        int r = rk_glob_expand(f->rfd, pattern, &f->log, &g);
+        *ret = g.matches;
+        return r;
+}
+
 static void test_glob_never_dot_dotdot(void **state) {
         struct fx *f = *state;
         mkfile(f->rfd, "etc/.hidden", "h");
@@ -305,10 +314,10 @@ static void test_glob_never_dot_dotdot(void **state) {
         assert_true(exists(f->rfd, "top"));
 
         char **v = NULL;
-        assert_int_equal(rk_rm_glob(f->rfd, "/etc/.?", &f->log, &v), 0);
+        assert_int_equal(expand(f, "/etc/.?", &v), 0);
         assert_null(v[0]);
         rk_strv_free(v);
-        assert_int_equal(rk_rm_glob(f->rfd, "/*/../top", &f->log, &v), -EINVAL);
+        assert_int_equal(expand(f, "/*/../top", &v), -EINVAL);
         assert_int_equal(rm(f, RK_MF_REMOVE, "/etc/../top", 0, NULL, false, &st), -EINVAL);
         assert_int_equal(rm(f, RK_MF_REMOVE, "/etc/./visible", 0, NULL, false, &st), -EINVAL);
         assert_int_equal(rm(f, RK_MF_REMOVE, "/", 0, NULL, false, &st), -EINVAL);
@@ -328,12 +337,12 @@ static void test_dotfiles_and_glob_order(void **state) {
         mkfile(f->rfd, "home/.skel-file", "s");
 
         char **v = NULL;
-        assert_int_equal(rk_rm_glob(f->rfd, "/home/*/.ssh", &f->log, &v), 0);
+        assert_int_equal(expand(f, "/home/*/.ssh", &v), 0);
         assert_int_equal(rk_strv_length(v), 2);
         assert_string_equal(v[0], "home/alice/.ssh");
         assert_string_equal(v[1], "home/bob/.ssh");
         rk_strv_free(v);
-        assert_int_equal(rk_rm_glob(f->rfd, "/home/*", &f->log, &v), 0);
+        assert_int_equal(expand(f, "/home/*", &v), 0);
         assert_int_equal(rk_strv_length(v), 3);
         assert_string_equal(v[0], "home/.skel-file");
         rk_strv_free(v);
@@ -709,6 +718,59 @@ static void test_fault_kill_and_rerun(void **state) {
 }
 #endif
 
+/* SPEC §3 Safety: a wildcard never carries a removal into another mount.
+ * A match that is a mount point (a bind mount of a directory outside the
+ * root, a tmpfs) or a path through one is skipped, while the same mount
+ * named literally is emptied. */
+static void test_wildcards_never_cross_mounts(void **state) {
+        struct fx *f = *state;
+        make_outside(f);
+        mkfile(f->rfd, "home/alice/.ssh/id_ed25519", "a");
+        mkdirs(f->rfd, "home/nfsuser");
+        mkdirs(f->rfd, "var/crash/usb");
+        mkfile(f->rfd, "var/crash/core.1", "c");
+        mkfile(f->ofd, "dir/.ssh/id_ed25519", "outside");
+        _cleanup_free_ char *dir = outside_path(f, "dir");
+        if (!try_mount(f, dir, "home/nfsuser", NULL, MS_BIND, NULL)) {
+                skip();
+                return;
+        }
+        assert_true(try_mount(f, "rk-test", "var/crash/usb", "tmpfs", 0, "size=1m"));
+        mkfile(f->rfd, "var/crash/usb/on-tmpfs", "t");
+
+        char **v = NULL;
+        assert_int_equal(expand(f, "/home/*/.ssh", &v), 0);
+        assert_int_equal(rk_strv_length(v), 1);
+        assert_string_equal(v[0], "home/alice/.ssh");
+        rk_strv_free(v);
+        assert_int_equal(expand(f, "/var/crash/*", &v), 0);
+        assert_int_equal(rk_strv_length(v), 1);
+        assert_string_equal(v[0], "var/crash/core.1");
+        rk_strv_free(v);
+        /* literal: the mount itself, and a path through it, are matches */
+        assert_int_equal(expand(f, "/home/nfsuser/.ssh", &v), 0);
+        assert_int_equal(rk_strv_length(v), 1);
+        rk_strv_free(v);
+
+        struct rk_rm_stats st;
+        assert_int_equal(rm(f, RK_MF_REMOVE, "/home/*/.ssh", 0, NULL, false, &st), 0);
+        assert_int_equal(st.skipped_mounts, 1);
+        assert_int_equal(rm(f, RK_MF_REMOVE, "/var/crash/*", 0, NULL, false, &st), 0);
+        assert_int_equal(st.skipped_mounts, 1);
+        assert_int_equal(rm(f, RK_MF_REMOVE, "/home/nfs*/.ssh/*", 0, NULL, false, &st), 0);
+        assert_int_equal(st.skipped_mounts, 1);
+        assert_int_equal(st.files, 0);
+        assert_true(exists(f->ofd, "dir/.ssh/id_ed25519"));
+        assert_outside_intact(f);
+        assert_true(exists(f->rfd, "var/crash/usb/on-tmpfs"));
+        assert_false(exists(f->rfd, "home/alice/.ssh"));
+        assert_false(exists(f->rfd, "var/crash/core.1"));
+
+        /* named literally: what the entry asked for */
+        assert_int_equal(rm(f, RK_MF_EMPTY, "/var/crash/usb", 0, NULL, false, &st), 0);
+        assert_false(exists(f->rfd, "var/crash/usb/on-tmpfs"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_remove_tree_counts_idempotent, setup, teardown),
@@ -721,6 +783,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_protected, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_dry_run_changes_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_mounts_inside_tree, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_wildcards_never_cross_mounts, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_race_swap_dir_for_symlink, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_deep_tree, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rm_path_literal, setup, teardown),
