@@ -4,7 +4,7 @@
  *
  * reboot is done here: the simplest action must not depend on anything
  * being loadable.  rescue and factory reset live in resetd-actions.so
- * (lib/resetd-actions.c), which the child loads on demand, so the idle
+ * (lib/daemon/resetd-actions.c), which the child loads on demand, so the idle
  * daemon never maps the store, the engine or their libraries. */
 #include <dlfcn.h>
 

@@ -33,7 +33,7 @@ struct rk_action_ops {
 /* reboot: sync + reboot-command (or systemctl reboot / reboot(2) on the
  * host only); rescue: the store's rescue load; factory reset: the engine,
  * then reboot.  The last two are loaded from resetd-actions.so in the
- * action child (lib/resetd-actions.c). */
+ * action child (lib/daemon/resetd-actions.c). */
 extern const struct rk_action_ops rk_default_action_ops;
 
 /* What resetd-actions.so exports as `rk_resetd_actions`: its version and

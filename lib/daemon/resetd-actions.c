@@ -11,7 +11,7 @@
  * the first checksum) libcrypto, and their code; mapped in the daemon they
  * would stay resident for the appliance's whole life, idle.  The daemon
  * loads this module in the forked child only, when a press asks for one of
- * these actions (lib/daemon-actions.c).  Only `rk_resetd_actions` is
+ * these actions (lib/daemon/actions.c).  Only `rk_resetd_actions` is
  * exported (resetd-actions.sym). */
 #include "daemon.h"
 #include "engine.h"

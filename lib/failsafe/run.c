@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* failsafe-run.c — reset-failsafe's runtime: see failsafe-run.h.  All the
+/* run.c — reset-failsafe's runtime: see failsafe-run.h.  All the
  * decisions are made by the pure sequence in failsafe.c; this file only
  * feeds it (button, timers, the reset child, signals) and carries out what
  * it says. */
