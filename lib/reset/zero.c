@@ -72,6 +72,43 @@ static uint64_t splitmix64(uint64_t *s) {
 
 static uint64_t div_up(uint64_t a, uint64_t b) { return a / b + (a % b != 0); }
 
+/* Every write, read, flush and ioctl of zeroing stands behind an RK_FAIL
+ * point (fault.h), so a test can make exactly that operation fail with the
+ * errno it chooses: RESETKIT_FAIL=zero:write:1+=EINVAL is a device that
+ * refuses every write.  In a normal build the points are the constant 0. */
+static ssize_t z_pwrite(int fd, const void *buf, size_t len, uint64_t off) {
+        int f = RK_FAIL("zero:write");
+        if (f < 0) {
+                errno = -f;
+                return -1;
+        }
+        return pwrite(fd, buf, len, (off_t) off);
+}
+
+static ssize_t z_pread(int fd, void *buf, size_t len, uint64_t off) {
+        int f = RK_FAIL("zero:read");
+        if (f < 0) {
+                errno = -f;
+                return -1;
+        }
+        return pread(fd, buf, len, (off_t) off);
+}
+
+static int z_fdatasync(int fd) {
+        int f = RK_FAIL("zero:fsync");
+        if (f < 0)
+                return f;
+        return fdatasync(fd) < 0 ? -errno : 0;
+}
+
+/* point: "zero:zeroout", "zero:fitrim" */
+static int z_ioctl(int fd, unsigned long req, void *arg, const char *point) {
+        int f = RK_FAIL(point);
+        if (f < 0)
+                return f;
+        return ioctl(fd, req, arg) < 0 ? -errno : 0;
+}
+
 /* ---- verification plan ---- */
 
 void rk_verify_plan_init(struct rk_verify_plan *p, uint64_t size, uint64_t align,
@@ -124,7 +161,7 @@ void rk_verify_plan_place(const struct rk_verify_plan *p, uint64_t i, uint64_t *
 static int read_at(int fd, void *buf, size_t len, uint64_t off) {
         size_t done = 0;
         while (done < len) {
-                ssize_t n = pread(fd, (char *) buf + done, len - done, (off_t) (off + done));
+                ssize_t n = z_pread(fd, (char *) buf + done, len - done, off + done);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0)
@@ -242,7 +279,7 @@ int rk_zero_target_size(int fd, bool *ret_is_block, uint64_t *ret_size, unsigned
 static int write_zeros(int fd, const void *zbuf, uint64_t off, uint64_t len) {
         while (len > 0) {
                 size_t n = len < IO_BUF ? (size_t) len : IO_BUF;
-                ssize_t w = pwrite(fd, zbuf, n, (off_t) off);
+                ssize_t w = z_pwrite(fd, zbuf, n, off);
                 if (w < 0 && errno == EINTR)
                         continue;
                 if (w < 0)
@@ -262,9 +299,9 @@ static int zero_chunk(int fd, struct rk_zero_stats *st, const void *zbuf, uint64
         int r;
         if (st->method == RK_ZERO_BLKZEROOUT) {
                 uint64_t range[2] = { off, len };
-                if (ioctl(fd, BLKZEROOUT, range) == 0)
+                r = z_ioctl(fd, BLKZEROOUT, range, "zero:zeroout");
+                if (r == 0)
                         return 0;
-                r = -errno;
                 if (r != -EOPNOTSUPP && r != -ENOTTY && r != -EINVAL)
                         return r;
                 /* no write-zeroes and no fallback in this kernel/driver */
@@ -331,8 +368,8 @@ int rk_zero_device(int fd, uint64_t start, uint64_t chunk, const struct rk_zero_
                 r = zero_chunk(fd, st, zbuf, off, len, align);
                 /* the checkpoint promises stable storage: flush the
                  * device's write cache before recording the offset */
-                if (r >= 0 && fdatasync(fd) < 0)
-                        r = -errno;
+                if (r >= 0)
+                        r = z_fdatasync(fd);
                 if (r < 0) {
                         snprintf(err, errlen, "zeroing (%s) failed at offset %llu: %s; bytes below it are zero",
                                  rk_zero_method_name(st->method), (unsigned long long) off, strerror(-r));
@@ -458,7 +495,8 @@ static int reserve_write(const char *fs_name, uint64_t v) {
         if (fd < 0)
                 return -errno;
         int n = snprintf(buf, sizeof buf, "%llu\n", (unsigned long long) v);
-        return rk_write_all(fd, buf, (size_t) n);
+        int f = RK_FAIL("zero:reserve");
+        return f < 0 ? f : rk_write_all(fd, buf, (size_t) n);
 }
 
 static int remove_stale_fill(int dfd) {
@@ -580,7 +618,7 @@ static int64_t fill_until_full(int fd, const uint8_t *zbuf, uint64_t max, uint64
                                 continue;
                         }
                 }
-                ssize_t w = pwrite(fd, zbuf, len, (off_t) *pos);
+                ssize_t w = z_pwrite(fd, zbuf, len, *pos);
                 if (w < 0 && errno == EINTR)
                         continue;
                 if (w < 0 && (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)) {
@@ -708,8 +746,7 @@ static int do_fill(int dfd, const struct rk_fill_opts *opts, struct fill_ctx *c,
         st->files = set->n;
         /* 3: flush, so the read-back reads what is on the disk */
         for (unsigned i = 0; i < set->n; i++)
-                if (fdatasync(set->fds[i]) < 0) {
-                        r = -errno;
+                if ((r = z_fdatasync(set->fds[i])) < 0) {
                         snprintf(err, errlen, "fdatasync of fill file %u failed: %s", i + 1, strerror(-r));
                         goto out;
                 }
@@ -783,7 +820,7 @@ int rk_zero_free_space(int root_fd, const char *path, const struct rk_fill_opts 
 
         (void) syncfs(dfd);
         struct fstrim_range range = { .start = 0, .len = UINT64_MAX, .minlen = 0 };
-        st->trim = ioctl(dfd, FITRIM, &range) < 0 ? -errno : 0;
+        st->trim = z_ioctl(dfd, FITRIM, &range, "zero:fitrim");
         if (st->trim == 0)
                 st->trimmed = range.len;
         return 0;
