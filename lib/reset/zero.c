@@ -48,6 +48,11 @@ static int set_direct(int fd, bool on) {
         return fcntl(fd, F_SETFL, fl) < 0 ? -errno : 0;
 }
 
+static bool is_direct(int fd) {
+        int fl = fcntl(fd, F_GETFL);
+        return fl >= 0 && (fl & O_DIRECT);
+}
+
 /* Offset of the first nonzero byte in buf, or len. */
 static size_t first_nonzero(const uint8_t *buf, size_t len) {
         size_t i = 0;
@@ -626,8 +631,10 @@ static int64_t fill_until_full(int fd, const uint8_t *zbuf, uint64_t max, uint64
                         size = len / 2;
                         continue;
                 }
-                if (w < 0 && errno == EINVAL && set_direct(fd, false) == 0) {
-                        /* a short direct write left pos unaligned */
+                if (w < 0 && errno == EINVAL && is_direct(fd) && set_direct(fd, false) == 0) {
+                        /* a short direct write left pos unaligned: once
+                         * to buffered writes; EINVAL from those is an
+                         * error like any other, never a retry */
                         c->st->method = RK_ZERO_BUFFERED;
                         continue;
                 }

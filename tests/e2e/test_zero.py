@@ -240,3 +240,34 @@ def test_fill_resume_uses_journaled_reserve(disks, tmp_path):
     assert r.returncode == 0, r.stderr
     assert f"lowered from {orig} to 0" in r.stdout
     assert open(f"/sys/fs/ext4/{name}/reserved_clusters").read().strip() == orig
+
+
+@pytest.mark.skipif(not FAULT_INJECTION, reason="needs -Dfault-injection=true")
+def test_fill_einval_on_every_write_fails_bounded(disks, tmp_path):
+    # A filesystem that refuses buffered writes as well as O_DIRECT ones
+    # (EINVAL) must end the step with an error, not retry forever.
+    img = disks.image("fs.img", 16)
+    dev = disks.loop(img)
+    mnt = disks.mount(dev, tmp_path / "mnt")
+    name = os.path.basename(dev)
+    orig = open(f"/sys/fs/ext4/{name}/reserved_clusters").read().strip()
+    free0 = os.statvfs(mnt).f_bfree
+    env = dict(os.environ, RESETKIT_FAIL="zero:write:1+=EINVAL")
+    r = run(RK_ZERO, "free-space", mnt, "/", "--state", tmp_path / "state", env=env, check=False, timeout=60)
+    assert r.returncode == 1, r.stderr
+    assert "fill write failed at offset 0: Invalid argument" in r.stderr, r.stderr
+    assert "the fill was released" in r.stderr
+    assert open(f"/sys/fs/ext4/{name}/reserved_clusters").read().strip() == orig
+    assert os.statvfs(mnt).f_bfree >= free0 - 16
+    assert not [f for f in os.listdir(mnt) if f.startswith(".resetkit-fill.")]
+
+
+@pytest.mark.skipif(not FAULT_INJECTION, reason="needs -Dfault-injection=true")
+def test_device_einval_on_every_write_fails_bounded(tmp_path):
+    img = tmp_path / "slot.img"
+    img.write_bytes(b"\xa5" * (2 << 20))
+    env = dict(os.environ, RESETKIT_FAIL="zero:write:1+=EINVAL")
+    r = run(RK_ZERO, "device", img, env=env, check=False, timeout=60)
+    assert r.returncode == 1, r.stderr
+    assert "failed at offset 0: Invalid argument" in r.stderr, r.stderr
+    assert img.read_bytes() == b"\xa5" * (2 << 20)
