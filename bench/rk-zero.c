@@ -102,27 +102,15 @@ static int on_save_reserve(void *userdata, const char *fs_name, uint64_t value) 
         return state_save(c->state);
 }
 
+static void on_repass(void *userdata, unsigned pass, const char *why) {
+        printf("read-back failed: %s; zeroing it again from offset 0 (pass %u of at most %u more)\n",
+               why, pass, RK_ZERO_REPASS_MAX);
+        fflush(stdout);
+}
+
 static void on_progress(void *userdata, uint64_t done, uint64_t total) {
         struct cb *c = userdata;
         rk_progress_update(&c->bar, done, total, rk_now_ns());
-}
-
-static int verify_and_report(int fd, uint64_t size, const struct opts *o, struct rk_zero_stats *st, const char *what) {
-        char err[1024] = "", line[2048];
-        int r = 0;
-        if (!o->no_verify) {
-                struct cb c = {};
-                rk_progress_start(&c.bar, STDERR_FILENO, isatty(STDERR_FILENO), "verify", 0, 0, rk_now_ns());
-                r = rk_zero_verify(fd, size, o->verify, o->seed, on_progress, &c, &st->verify, err, sizeof err);
-                rk_progress_end(&c.bar, rk_now_ns());
-        }
-        rk_zero_describe(st, what, line, sizeof line);
-        printf("%s\n", line);
-        if (r < 0) {
-                fprintf(stderr, "rk-zero: %s: %s\n", what, err);
-                return RK_EXIT_FAILURE;
-        }
-        return RK_EXIT_OK;
 }
 
 static int zero_fd(int fd, const char *what, const struct opts *o) {
@@ -137,7 +125,9 @@ static int zero_fd(int fd, const char *what, const struct opts *o) {
         if (start > 0)
                 printf("resuming %s at offset %llu\n", what, (unsigned long long) start);
         struct cb c = { .state = &s };
-        struct rk_zero_ops ops = { .checkpoint = on_checkpoint, .progress = on_progress, .userdata = &c };
+        struct rk_zero_ops ops = {
+                .checkpoint = on_checkpoint, .repass = on_repass, .progress = on_progress, .userdata = &c,
+        };
         struct rk_zero_stats st;
         bool blk;
         uint64_t size;
@@ -147,13 +137,19 @@ static int zero_fd(int fd, const char *what, const struct opts *o) {
                 return RK_EXIT_FAILURE;
         }
         rk_progress_start(&c.bar, STDERR_FILENO, isatty(STDERR_FILENO), "zero", start, size, rk_now_ns());
-        r = rk_zero_device(fd, start, o->chunk, &ops, &st, err, sizeof err);
+        if (o->no_verify)
+                r = rk_zero_device(fd, start, o->chunk, &ops, &st, err, sizeof err);
+        else
+                r = rk_zero_device_verified(fd, start, o->chunk, o->verify, o->seed, &ops, &st, err, sizeof err);
         rk_progress_end(&c.bar, rk_now_ns());
+        char line[2048];
+        rk_zero_describe(&st, what, line, sizeof line);
+        printf("%s\n", line);
         if (r < 0) {
                 fprintf(stderr, "rk-zero: %s: %s\n", what, err);
                 return RK_EXIT_FAILURE;
         }
-        return verify_and_report(fd, st.size, o, &st, what);
+        return RK_EXIT_OK;
 }
 
 static int cmd_device(const char *path, const struct opts *o) {

@@ -225,6 +225,13 @@ static int zero_save_reserve(void *userdata, const char *fs_name, uint64_t value
         return rk_journal_save(e->ctx->root.fd, e->ctx->cfg.journal, &e->j);
 }
 
+static void zero_repass(void *userdata, unsigned pass, const char *why) {
+        struct engine *e = userdata;
+        rk_progress_end(&e->bar, rk_now_ns());
+        rk_warn(e->log, "zero-partition: read-back failed: %s; zeroing it again from offset 0 (pass %u of at most %u more)",
+                why, pass, RK_ZERO_REPASS_MAX);
+}
+
 static void zero_progress(void *userdata, uint64_t done, uint64_t total) {
         struct engine *e = userdata;
         rk_progress_update(&e->bar, done, total, rk_now_ns());
@@ -283,17 +290,19 @@ static int plan_zero_partition(struct engine *e, const struct rk_mf_entry *en, j
                 rk_slots_done(&slots);
                 return rk_log_errno(e->log, fd, "zero-partition: %s", err);
         }
-        struct rk_zero_ops ops = { .checkpoint = zero_checkpoint, .progress = zero_progress, .userdata = e };
+        struct rk_zero_ops ops = {
+                .checkpoint = zero_checkpoint, .repass = zero_repass, .progress = zero_progress, .userdata = e,
+        };
         struct rk_zero_stats st = {};
         _cleanup_free_ char *label = NULL;
         if (asprintf(&label, "zero slot %c", sl->name) < 0)
                 label = NULL;
         rk_progress_start(&e->bar, STDERR_FILENO, e->o->progress, label ? label : "zero slot",
                           e->j.offset, sl->size, rk_now_ns());
-        r = rk_zero_device(fd, e->j.offset, 0, &ops, &st, err, sizeof err);
+        /* "verified" only after reading back what the device holds now: a
+         * failed read-back zeroes the slot again from its start */
+        r = rk_zero_device_verified(fd, e->j.offset, 0, ctx->cfg.verify, rk_now_ns(), &ops, &st, err, sizeof err);
         rk_progress_end(&e->bar, rk_now_ns());
-        if (r >= 0)
-                r = rk_zero_verify(fd, st.size, ctx->cfg.verify, rk_now_ns(), NULL, NULL, &st.verify, err, sizeof err);
         rk_zero_describe(&st, sl->resolved ? sl->resolved : sl->config, line, sizeof line);
         rk_slots_done(&slots);
         if (r < 0)

@@ -253,6 +253,8 @@ int rk_zero_verify(int fd, uint64_t size, enum rk_verify mode, uint64_t seed,
         munmap(buf, IO_BUF);
         res->nsec = rk_now_ns() - t0;
         res->done = r >= 0;
+        if (r < 0 && !res->nonzero)
+                res->error = r;
         return r;
 }
 
@@ -344,6 +346,25 @@ uint64_t rk_zero_next_chunk(uint64_t chunk, uint64_t elapsed_ns) {
         return chunk;
 }
 
+/* Does the device's queue take WRITE ZEROES?  Without it BLKZEROOUT still
+ * works, but the kernel writes pages of zeros itself: the log says which.
+ * A partition has no queue of its own: its disk's is one level up. */
+static bool queue_write_zeroes(int fd) {
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return false;
+        for (int up = 0; up < 2; up++) {
+                char p[128];
+                snprintf(p, sizeof p, "/sys/dev/block/%u:%u/%squeue/write_zeroes_max_bytes",
+                         major(st.st_rdev), minor(st.st_rdev), up ? "../" : "");
+                _cleanup_fclose_ FILE *f = fopen(p, "re");
+                unsigned long long v;
+                if (f && fscanf(f, "%llu", &v) == 1)
+                        return v > 0;
+        }
+        return false;
+}
+
 int rk_zero_device(int fd, uint64_t start, uint64_t chunk, const struct rk_zero_ops *ops,
                    struct rk_zero_stats *st, char *err, size_t errlen) {
         *st = (struct rk_zero_stats) {};
@@ -361,6 +382,8 @@ int rk_zero_device(int fd, uint64_t start, uint64_t chunk, const struct rk_zero_
                 start = st->size;
         st->start = start / align * align;
         st->method = st->is_block ? RK_ZERO_BLKZEROOUT : RK_ZERO_DIRECT;
+        if (st->is_block)
+                st->hw_zeroes = queue_write_zeroes(fd);
 
         void *zbuf = alloc_zero_buf(IO_BUF);
         if (!zbuf)
@@ -399,6 +422,51 @@ int rk_zero_device(int fd, uint64_t start, uint64_t chunk, const struct rk_zero_
         st->nsec = rk_now_ns() - t0;
         munmap(zbuf, IO_BUF);
         return r < 0 ? r : 0;
+}
+
+int rk_zero_device_verified(int fd, uint64_t start, uint64_t chunk, enum rk_verify mode, uint64_t seed,
+                            const struct rk_zero_ops *ops, struct rk_zero_stats *st, char *err, size_t errlen) {
+        int r = rk_zero_device(fd, start, chunk, ops, st, err, errlen);
+        if (r < 0)
+                return r;
+        for (unsigned pass = 1;; pass++) {
+                /* the same seed every pass: the places that failed are
+                 * read again after the zeroing that should fix them */
+                r = rk_zero_verify(fd, st->size, mode, seed, NULL, NULL, &st->verify, err, errlen);
+                if (r >= 0 || r == -ENOMEM)
+                        return r;
+                if (pass > RK_ZERO_REPASS_MAX) {
+                        size_t l = strlen(err);
+                        snprintf(err + l, errlen > l ? errlen - l : 0,
+                                 "; read-back still failing after %u more zero passes from offset 0",
+                                 RK_ZERO_REPASS_MAX);
+                        return r;
+                }
+                if (pass == 1)
+                        st->first_failure = st->verify;
+                /* What the journal says is zero is not: from here on a
+                 * power cut must start again from 0, not resume at the
+                 * end and sample again. */
+                if (ops && ops->checkpoint) {
+                        int q = ops->checkpoint(ops->userdata, 0);
+                        if (q < 0) {
+                                snprintf(err, errlen, "read-back failed and the restart could not be journaled: %s",
+                                         strerror(-q));
+                                return q;
+                        }
+                }
+                if (ops && ops->repass)
+                        ops->repass(ops->userdata, pass, err);
+                RK_FAULT("zero:repass");
+                struct rk_zero_stats again;
+                r = rk_zero_device(fd, 0, chunk, ops, &again, err, errlen);
+                st->written += again.written;
+                st->nsec += again.nsec;
+                st->method = again.method;
+                st->repasses = pass;
+                if (r < 0)
+                        return r;
+        }
 }
 
 /* ---- free space ---- */
@@ -839,34 +907,66 @@ static double mib_s(uint64_t bytes, uint64_t nsec) {
         return nsec ? (double) bytes / (1 << 20) / ((double) nsec / 1e9) : 0.0;
 }
 
+/* "verified" only for a read-back that passed on what the device holds
+ * now; a failed or missing one says so. */
 static void describe_verify(const struct rk_verify_result *v, char *buf, size_t len) {
-        if (!v->done && !v->nonzero) {
-                snprintf(buf, len, "not verified");
+        const char *how = v->full ? "full" : "sample: at least 10 % in at least 1000 places";
+        if (v->done && !v->nonzero)
+                snprintf(buf, len, "verified by %s read-back of %llu bytes in %llu places (%s): all zero",
+                         v->direct ? "O_DIRECT" : "uncached", (unsigned long long) v->bytes,
+                         (unsigned long long) v->places, how);
+        else if (v->nonzero)
+                snprintf(buf, len, "NOT verified: the read-back (%s) found a nonzero byte at offset %llu",
+                         how, (unsigned long long) v->nonzero_offset);
+        else if (v->error)
+                snprintf(buf, len, "NOT verified: the read-back failed after %llu bytes: %s",
+                         (unsigned long long) v->bytes, strerror(-v->error));
+        else
+                snprintf(buf, len, "not verified (not read back)");
+}
+
+static bool verified(const struct rk_verify_result *v) {
+        return v->done && !v->nonzero;
+}
+
+/* ", re-zeroed 1 time from offset 0 after a failed read-back (...)" */
+static void describe_repass(unsigned n, const char *verb, const char *tail, const struct rk_verify_result *f,
+                            char *buf, size_t len) {
+        if (n == 0) {
+                buf[0] = 0;
                 return;
         }
-        int n = snprintf(buf, len, "verified by %s read-back of %llu bytes in %llu places (%s)",
-                         v->direct ? "O_DIRECT" : "uncached", (unsigned long long) v->bytes,
-                         (unsigned long long) v->places,
-                         v->full ? "full" : "sample: at least 10 % in at least 1000 places");
-        if (n <= 0 || (size_t) n >= len)
-                return;
-        if (v->nonzero)
-                snprintf(buf + n, len - (size_t) n, ": NONZERO byte at offset %llu",
-                         (unsigned long long) v->nonzero_offset);
+        char why[96];
+        if (f->nonzero)
+                snprintf(why, sizeof why, "nonzero byte at offset %llu", (unsigned long long) f->nonzero_offset);
         else
-                snprintf(buf + n, len - (size_t) n, ": all zero");
+                snprintf(why, sizeof why, "read error: %s", strerror(f->error ? -f->error : EIO));
+        snprintf(buf, len, "; %s %u time%s%s after a failed read-back (%s)", verb, n, n == 1 ? "" : "s", tail, why);
+}
+
+static const char *method_text(enum rk_zero_method m, bool is_block, bool hw) {
+        if (m == RK_ZERO_BLKZEROOUT && is_block)
+                return hw ? "BLKZEROOUT (the device's WRITE ZEROES)"
+                          : "BLKZEROOUT (the kernel writes zero pages: the device has no WRITE ZEROES)";
+        return rk_zero_method_name(m);
 }
 
 void rk_zero_describe(const struct rk_zero_stats *st, const char *what, char *buf, size_t len) {
-        char v[256];
+        char v[256], again[192], claim[192];
         describe_verify(&st->verify, v, sizeof v);
+        describe_repass(st->repasses, "re-zeroed", " from offset 0", &st->first_failure, again, sizeof again);
+        if (verified(&st->verify))
+                snprintf(claim, sizeof claim,
+                         "One verified zero pass is NIST SP 800-88 Clear for the %s's addressable blocks; "
+                         "on flash it cannot reach blocks the drive has remapped",
+                         st->is_block ? "device" : "image file");
+        else
+                snprintf(claim, sizeof claim, "No sanitization claim: no read-back of the zeros passed");
         snprintf(buf, len,
-                 "zeroed %s: %llu bytes (%llu this run, from offset %llu) in %.2f s, %.1f MiB/s, method %s; %s. "
-                 "One verified zero pass is NIST SP 800-88 Clear for the %s's addressable blocks; "
-                 "on flash it cannot reach blocks the drive has remapped",
+                 "zeroed %s: %llu bytes (%llu this run, from offset %llu) in %.2f s, %.1f MiB/s, method %s%s; %s. %s",
                  what, (unsigned long long) st->size, (unsigned long long) st->written,
                  (unsigned long long) st->start, (double) st->nsec / 1e9, mib_s(st->written, st->nsec),
-                 rk_zero_method_name(st->method), v, st->is_block ? "device" : "image file");
+                 method_text(st->method, st->is_block, st->hw_zeroes), again, v, claim);
 }
 
 void rk_fill_describe(const struct rk_fill_stats *st, const char *what, char *buf, size_t len) {

@@ -61,12 +61,13 @@ void rk_verify_plan_init(struct rk_verify_plan *p, uint64_t size, uint64_t align
 void rk_verify_plan_place(const struct rk_verify_plan *p, uint64_t i, uint64_t *off, uint64_t *len);
 
 struct rk_verify_result {
-        bool done;
+        bool done;                      /* read back and found all zero: only then "verified" */
         bool full;
         bool direct;                    /* read with O_DIRECT (else cache dropped first) */
         uint64_t bytes, places, nsec;
         bool nonzero;                   /* failure: */
         uint64_t nonzero_offset;        /*   first nonzero byte found */
+        int error;                      /*   or the read error (-errno) */
 };
 
 typedef void (*rk_progress_fn)(void *userdata, uint64_t done, uint64_t total);
@@ -78,12 +79,24 @@ int rk_zero_verify(int fd, uint64_t size, enum rk_verify mode, uint64_t seed,
                    struct rk_verify_result *res, char *err, size_t errlen);
 
 /* ---- whole device or image file ---- */
+
+/* A failed read-back (a nonzero byte, or a read error) zeroes the whole
+ * target again from offset 0 and reads it back again, at most this many
+ * more times; then the step fails.  Bounded: a device that keeps failing
+ * is reported, never retried forever and never called verified. */
+#define RK_ZERO_REPASS_MAX 2
+
 struct rk_zero_ops {
         /* After every chunk, once it is zeroed AND flushed (fdatasync):
          * every byte below offset is zero on stable storage.  The engine
-         * journals offset and passes it back as `start` on resume.  A
-         * negative return aborts zeroing with that error. */
+         * journals offset and passes it back as `start` on resume.  Also
+         * called with 0 when a failed read-back restarts the zeroing, so a
+         * power cut from then on starts again from 0.  A negative return
+         * aborts zeroing with that error. */
         int (*checkpoint)(void *userdata, uint64_t offset);
+        /* Before zero pass `pass` (1..RK_ZERO_REPASS_MAX) starts again from
+         * 0; why: the failed read-back.  Optional (the log). */
+        void (*repass)(void *userdata, unsigned pass, const char *why);
         rk_progress_fn progress;
         void *userdata;
 };
@@ -91,11 +104,14 @@ struct rk_zero_ops {
 struct rk_zero_stats {
         enum rk_zero_method method;
         bool is_block;
+        bool hw_zeroes;                 /* BLKZEROOUT: the queue has WRITE ZEROES (else the kernel writes zero pages) */
         uint64_t size;                  /* of the device or file */
         uint64_t start;                 /* where this run began (resume offset, aligned down) */
-        uint64_t written;               /* bytes zeroed by this run */
+        uint64_t written;               /* bytes zeroed by this run, all passes */
         uint64_t nsec;
-        struct rk_verify_result verify;
+        unsigned repasses;              /* passes from 0 after a failed read-back */
+        struct rk_verify_result first_failure;  /* the read-back that caused the first one */
+        struct rk_verify_result verify; /* the last read-back */
 };
 
 /* Size of what fd is: block device (BLKGETSIZE64) or regular file. */
@@ -114,6 +130,16 @@ uint64_t rk_zero_next_chunk(uint64_t chunk, uint64_t elapsed_ns);
  * most one block before the recorded offset. */
 int rk_zero_device(int fd, uint64_t start, uint64_t chunk, const struct rk_zero_ops *ops,
                    struct rk_zero_stats *st, char *err, size_t errlen);
+
+/* rk_zero_device() from start, then rk_zero_verify() of the whole target
+ * per mode and seed; a failed read-back zeroes it again from 0 (after
+ * ops->checkpoint(0) and ops->repass) and reads it back again, at most
+ * RK_ZERO_REPASS_MAX times.  0 only when the last read-back passed
+ * (st->verify.done); a resumed run whose offset says "all done" is
+ * therefore still zeroed again when what the device holds now is not
+ * zero. */
+int rk_zero_device_verified(int fd, uint64_t start, uint64_t chunk, enum rk_verify mode, uint64_t seed,
+                            const struct rk_zero_ops *ops, struct rk_zero_stats *st, char *err, size_t errlen);
 
 /* ---- free space of a mounted filesystem ---- */
 

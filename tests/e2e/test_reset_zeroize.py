@@ -17,7 +17,7 @@ pytestmark = needs_loop
 GRUBENV = "# GRUB Environment Block\nsaved_entry=a\na_ok=1\nb_ok=1\nb_try=0\n"
 
 
-def rig(disks, tmp_path):
+def rig(disks, tmp_path, verify="full"):
     img = disks.image("root.img", 64)
     dev = disks.loop(img)
     root = disks.mount(dev, tmp_path / "root")
@@ -31,7 +31,7 @@ def rig(disks, tmp_path):
             b_markers.append(m)
     config = (f"[slots]\na = {img}\nb = {slot_b}\nactive = auto\n"
               "grubenv = /boot/grub/grubenv\na-grubenv-keys = a_ok\nb-grubenv-keys = b_ok b_try\n"
-              "[reset]\nverify = full\n")
+              f"[reset]\nverify = {verify}\n")
     build_ssr_root(root, config=config)
     (root / "boot/grub").mkdir(parents=True)
     (root / "boot/grub/grubenv").write_text(GRUBENV + "#" * (1024 - len(GRUBENV)))
@@ -111,3 +111,31 @@ def test_no_slots_configured_skips_partition_step(disks, tmp_path):
     (r["root"] / "etc/resetkit/resetd.conf").write_text(f"[slots]\nb = {r['slot_b']}\n")
     p = run(["factory-reset", "--dry-run"], root=r["root"])
     assert p.returncode == 6 and "a is not set" in p.stderr
+
+
+def slot_all_zero(path):
+    data = path.read_bytes()
+    return data.count(0) == len(data)
+
+
+@pytest.mark.skipif(not FAULT_INJECTION, reason="needs a -Dfault-injection=true build")
+@pytest.mark.parametrize("verify", ["full", "sample"])
+def test_failed_verification_zeroes_slot_again(disks, tmp_path, verify):
+    # Cut during the read-back, after the journal says the whole slot is
+    # zeroed; then the slot holds data again (a write cache that lost the
+    # zeros).  The resume's read-back fails, so the slot is zeroed again
+    # from its start, never "verified" as it is.
+    r = rig(disks, tmp_path, verify=verify)
+    p = run(["factory-reset", "--yes", "--then", "none"], root=r["root"],
+            env={"RESETKIT_FAULT": "zero:verify:1"})
+    assert p.returncode == -9, p.stderr[-800:]
+    secret = b"RKMARK-lost-write-" + os.urandom(6).hex().encode()
+    size = r["slot_b"].stat().st_size
+    r["slot_b"].write_bytes((secret * (size // len(secret) + 1))[:size])
+    p = run(["factory-reset", "--resume"], root=r["root"])
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "read-back failed" in p.stderr and "zeroing it again from offset 0" in p.stderr, p.stderr[-2000:]
+    assert slot_all_zero(r["slot_b"])
+    log = (r["root"] / "var/log/resetkit/factory-reset.log").read_text()
+    assert "re-zeroed 1 time from offset 0 after a failed read-back" in log
+    check_result(disks, r)

@@ -277,6 +277,82 @@ static void test_verify_finds_planted_byte(void **state) {
         close(fd);
 }
 
+/* A device that loses writes: after zeroing passes `lose_until` times, a
+ * secret block is back at `at` (the checkpoint plants it, after the flush
+ * that should have made the zeros stable). */
+struct lossy {
+        int fd;
+        uint64_t at;
+        unsigned lose_passes, passes_seen, zero_checkpoints, repass_calls;
+        uint64_t size;
+};
+
+static int lossy_checkpoint(void *userdata, uint64_t offset) {
+        struct lossy *l = userdata;
+        if (offset == 0) {
+                l->zero_checkpoints++;
+                return 0;
+        }
+        if (offset == l->size && l->passes_seen++ < l->lose_passes) {
+                static const char secret[] = "SECRET-BLOCK";
+                assert_int_equal(pwrite(l->fd, secret, sizeof secret, (off_t) l->at), (ssize_t) sizeof secret);
+        }
+        return 0;
+}
+
+static void lossy_repass(void *userdata, unsigned pass, const char *why) {
+        struct lossy *l = userdata;
+        l->repass_calls++;
+        assert_int_equal(pass, l->repass_calls);
+        assert_non_null(strstr(why, "nonzero byte 0x53"));
+}
+
+static void test_failed_read_back_zeroes_again(void **state) {
+        char path[256], err[512] = "", line[2048];
+        const uint64_t size = 4ULL << 20;
+        int fd = make_image("lossy", size, path, sizeof path);
+        struct lossy l = { .fd = fd, .at = (3ULL << 20) + 77, .lose_passes = 1, .size = size };
+        struct rk_zero_ops ops = { .checkpoint = lossy_checkpoint, .repass = lossy_repass, .userdata = &l };
+        struct rk_zero_stats st;
+        assert_int_equal(rk_zero_device_verified(fd, 0, 1 << 20, RK_VERIFY_FULL, 1, &ops, &st, err, sizeof err), 0);
+        assert_int_equal(st.repasses, 1);
+        assert_int_equal(l.repass_calls, 1);
+        assert_int_equal(l.zero_checkpoints, 1);        /* the journal went back to 0 first */
+        assert_true(st.first_failure.nonzero);
+        assert_int_equal(st.first_failure.nonzero_offset, l.at);
+        assert_true(st.verify.done);
+        assert_int_equal(st.written, 2 * size);
+        assert_true(all_zero_from(fd, 0, size));
+        rk_zero_describe(&st, path, line, sizeof line);
+        assert_non_null(strstr(line, "re-zeroed 1 time from offset 0 after a failed read-back (nonzero byte at offset 3145805)"));
+        assert_non_null(strstr(line, ": all zero. One verified zero pass is NIST SP 800-88 Clear"));
+
+        /* a resume whose offset says "all done" still zeroes again when
+         * what the file holds now is not zero */
+        l = (struct lossy) { .fd = fd, .at = 5, .size = size };
+        assert_int_equal(pwrite(fd, "S", 1, 5), 1);
+        assert_int_equal(rk_zero_device_verified(fd, size, 1 << 20, RK_VERIFY_FULL, 1, &ops, &st, err, sizeof err), 0);
+        assert_int_equal(st.start, size);
+        assert_int_equal(st.repasses, 1);
+        assert_int_equal(st.written, size);
+        assert_true(all_zero_from(fd, 0, size));
+
+        /* a device that keeps losing them: bounded, and never "verified" */
+        l = (struct lossy) { .fd = fd, .at = 4096, .lose_passes = 100, .size = size };
+        assert_int_equal(rk_zero_device_verified(fd, 0, 1 << 20, RK_VERIFY_FULL, 1, &ops, &st, err, sizeof err),
+                         -RK_ZERO_EVERIFY);
+        assert_int_equal(st.repasses, RK_ZERO_REPASS_MAX);
+        assert_int_equal(l.passes_seen, RK_ZERO_REPASS_MAX + 1);
+        assert_int_equal(l.zero_checkpoints, RK_ZERO_REPASS_MAX);
+        assert_non_null(strstr(err, "read-back still failing after 2 more zero passes from offset 0"));
+        assert_false(st.verify.done);
+        rk_zero_describe(&st, path, line, sizeof line);
+        assert_non_null(strstr(line, "NOT verified: the read-back (full) found a nonzero byte at offset 4096"));
+        assert_null(strstr(line, "Clear"));
+        assert_null(strstr(line, "verified by"));
+        close(fd);
+}
+
 static void test_refuses_other_types(void **state) {
         char err[512] = "";
         struct rk_zero_stats st;
@@ -321,6 +397,7 @@ int main(void) {
                 cmocka_unit_test(test_zero_resume),
                 cmocka_unit_test(test_checkpoint_failure_stops),
                 cmocka_unit_test(test_verify_finds_planted_byte),
+                cmocka_unit_test(test_failed_read_back_zeroes_again),
                 cmocka_unit_test(test_refuses_other_types),
                 cmocka_unit_test(test_free_space_refuses_plain_directory),
         };
