@@ -38,6 +38,7 @@ struct state {
         const char *path;
         uint64_t offset;
         bool have_offset;
+        char target[RK_ZERO_ID_MAX];    /* what offset belongs to, "" none */
         char fs_name[64];
         int64_t reserve;
 };
@@ -49,8 +50,13 @@ static int state_load(struct state *s) {
         _cleanup_fclose_ FILE *f = fopen(s->path, "re");
         if (!f)
                 return errno == ENOENT ? 0 : -errno;
-        char line[256];
+        char line[512];
         while (fgets(line, sizeof line, f)) {
+                if (rk_startswith(line, "target ")) {
+                        line[strcspn(line, "\n")] = 0;
+                        snprintf(s->target, sizeof s->target, "%.*s", (int) sizeof s->target - 1, line + 7);
+                        continue;
+                }
                 unsigned long long v;
                 long long rv;
                 char name[64];
@@ -74,10 +80,12 @@ static int state_save(const struct state *s) {
         _cleanup_close_ int dfd = open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return -errno;
-        char buf[256];
+        char buf[1024];
         int n = 0;
         if (s->have_offset)
                 n += snprintf(buf + n, sizeof buf - (size_t) n, "offset %llu\n", (unsigned long long) s->offset);
+        if (s->have_offset && s->target[0])
+                n += snprintf(buf + n, sizeof buf - (size_t) n, "target %s\n", s->target);
         if (s->reserve >= 0)
                 n += snprintf(buf + n, sizeof buf - (size_t) n, "reserve %s %lld\n", s->fs_name, (long long) s->reserve);
         return rk_write_atomic_at(dfd, basename(b), buf, (size_t) n, 0600);
@@ -121,9 +129,19 @@ static int zero_fd(int fd, const char *what, const struct opts *o) {
                 fprintf(stderr, "rk-zero: %s: %s\n", o->state, strerror(-r));
                 return RK_EXIT_FAILURE;
         }
-        uint64_t start = o->start_set ? o->start : s.have_offset ? s.offset : 0;
+        char id[RK_ZERO_ID_MAX], why[2 * RK_ZERO_ID_MAX + 160] = "";
+        r = rk_zero_target_id(fd, id, sizeof id);
+        if (r < 0) {
+                fprintf(stderr, "rk-zero: %s: cannot identify it: %s\n", what, strerror(-r));
+                return RK_EXIT_FAILURE;
+        }
+        uint64_t start = o->start_set ? o->start
+                : rk_zero_resume_offset(s.have_offset ? s.offset : 0, s.target[0] ? s.target : NULL, id, why, sizeof why);
+        if (why[0])
+                printf("%s\n", why);
         if (start > 0)
                 printf("resuming %s at offset %llu\n", what, (unsigned long long) start);
+        snprintf(s.target, sizeof s.target, "%s", id);
         struct cb c = { .state = &s };
         struct rk_zero_ops ops = {
                 .checkpoint = on_checkpoint, .repass = on_repass, .progress = on_progress, .userdata = &c,

@@ -290,6 +290,23 @@ static int plan_zero_partition(struct engine *e, const struct rk_mf_entry *en, j
                 rk_slots_done(&slots);
                 return rk_log_errno(e->log, fd, "zero-partition: %s", err);
         }
+        /* The journaled offset counts only on the target it was zeroed
+         * on: a slot path that resolves to another device or image after a
+         * reboot starts again from 0.  The identity goes into the journal
+         * with the first checkpoint. */
+        char id[RK_ZERO_ID_MAX], why[2 * RK_ZERO_ID_MAX + 160];
+        r = rk_zero_target_id(fd, id, sizeof id);
+        if (r < 0) {
+                rk_slots_done(&slots);
+                return rk_log_errno(e->log, r, "zero-partition: cannot identify %s: %s", sl->resolved, strerror(-r));
+        }
+        e->j.offset = rk_zero_resume_offset(e->j.offset, e->j.offset_target, id, why, sizeof why);
+        if (why[0])
+                rk_notice(e->log, "zero-partition: %s", why);
+        if (rk_free_and_strdup(&e->j.offset_target, id) < 0) {
+                rk_slots_done(&slots);
+                return -ENOMEM;
+        }
         struct rk_zero_ops ops = {
                 .checkpoint = zero_checkpoint, .repass = zero_repass, .progress = zero_progress, .userdata = e,
         };
@@ -309,6 +326,8 @@ static int plan_zero_partition(struct engine *e, const struct rk_mf_entry *en, j
                 return rk_log_errno(e->log, r, "zero-partition: %s; %s", err, line);
         rk_info(e->log, "zero-partition: %s", line);
         json_object_object_add(item, "zeroed-bytes", json_object_new_int64((int64_t) st.written));
+        free(e->j.offset_target);       /* the step is done: no offset to tie */
+        e->j.offset_target = NULL;
         return 0;
 }
 

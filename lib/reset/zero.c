@@ -4,7 +4,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/loop.h>
 #include <linux/magic.h>
+#include <linux/types.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -112,6 +114,208 @@ static int z_ioctl(int fd, unsigned long req, void *arg, const char *point) {
         if (f < 0)
                 return f;
         return ioctl(fd, req, arg) < 0 ? -errno : 0;
+}
+
+/* ---- stable identity ---- */
+
+#ifndef FS_IOC_GETFSUUID
+struct fsuuid2 {
+        __u8 len;
+        __u8 uuid[16];
+};
+#define FS_IOC_GETFSUUID _IOR(0x15, 0, struct fsuuid2)
+#endif
+
+int rk_fs_identity(int fd, char *buf, size_t len) {
+        struct fsuuid2 u = {};
+        static const uint8_t nil[16] = {};
+        /* a nil UUID (some images are made without one) identifies nothing */
+        if (ioctl(fd, FS_IOC_GETFSUUID, &u) == 0 && u.len == 16 && memcmp(u.uuid, nil, 16) != 0) {
+                const uint8_t *b = u.uuid;
+                snprintf(buf, len, "uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                         b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+                         b[14], b[15]);
+                return 0;
+        }
+        struct statfs sfs;
+        if (fstatfs(fd, &sfs) < 0)
+                return -errno;
+        unsigned a = (unsigned) sfs.f_fsid.__val[0], b = (unsigned) sfs.f_fsid.__val[1];
+        if (a == 0 && b == 0)
+                return -EOPNOTSUPP;
+        snprintf(buf, len, "fsid:%08x%08x", a, b);
+        return 0;
+}
+
+/* One line of a sysfs file, blanks turned into '_' (an identity is one
+ * token); false when missing or empty. */
+static bool sysfs_token(const char *path, const char *key, char *buf, size_t len) {
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        char line[256];
+        if (!f)
+                return false;
+        while (fgets(line, sizeof line, f)) {
+                char *v = line;
+                if (key) {
+                        if (!rk_startswith(line, key))
+                                continue;
+                        v = line + strlen(key);
+                }
+                v[strcspn(v, "\n")] = 0;
+                if (!*v)
+                        return false;
+                for (char *c = v; *c; c++)
+                        if ((unsigned char) *c <= ' ')
+                                *c = '_';
+                size_t vl = strlen(v) < len ? strlen(v) : len - 1;
+                memcpy(buf, v, vl);
+                buf[vl] = 0;
+                return true;
+        }
+        return false;
+}
+
+static bool disk_stable_id(const char *dir, char *buf, size_t len) {
+        static const char *const files[] = { "wwid", "device/wwid", "serial", "device/serial" };
+        for (size_t i = 0; i < RK_ELEMENTSOF(files); i++) {
+                char p[PATH_MAX], v[200];
+                snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+                if (sysfs_token(p, NULL, v, sizeof v)) {
+                        snprintf(buf, len, "%s:%s", i < 2 ? "wwid" : "serial", v);
+                        return true;
+                }
+        }
+        return false;
+}
+
+static bool block_stable_id(int fd, dev_t rdev, char *buf, size_t len) {
+        char link[64], v[200], p[PATH_MAX + 32];
+        snprintf(link, sizeof link, "/sys/dev/block/%u:%u", major(rdev), minor(rdev));
+        _cleanup_free_ char *dir = realpath(link, NULL);
+        if (!dir)
+                return false;
+        snprintf(p, sizeof p, "%s/dm/uuid", dir);
+        if (sysfs_token(p, NULL, v, sizeof v)) {
+                snprintf(buf, len, "dm-uuid:%s", v);
+                return true;
+        }
+        snprintf(p, sizeof p, "%s/uevent", dir);
+        if (sysfs_token(p, "PARTUUID=", v, sizeof v)) {
+                snprintf(buf, len, "partuuid:%s", v);
+                return true;
+        }
+        struct loop_info64 li;
+        if (ioctl(fd, LOOP_GET_STATUS64, &li) == 0) {
+                /* the backing file by its filesystem's number and inode,
+                 * as the kernel reports them (no fd on the file to ask for
+                 * its UUID) */
+                snprintf(buf, len, "loop-file:%u:%u:%llu@%llu", major((dev_t) li.lo_device),
+                         minor((dev_t) li.lo_device), (unsigned long long) li.lo_inode,
+                         (unsigned long long) li.lo_offset);
+                return true;
+        }
+        snprintf(p, sizeof p, "%s/partition", dir);
+        if (access(p, F_OK) == 0) {
+                char start[32];
+                snprintf(p, sizeof p, "%s/start", dir);
+                if (!sysfs_token(p, NULL, start, sizeof start))
+                        return false;
+                snprintf(p, sizeof p, "%s/..", dir);
+                if (!disk_stable_id(p, v, sizeof v))
+                        return false;
+                snprintf(buf, len, "%s@%s", v, start);
+                return true;
+        }
+        return disk_stable_id(dir, buf, len);
+}
+
+int rk_zero_target_id(int fd, char *buf, size_t len) {
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISREG(st.st_mode)) {
+                char fs[80];
+                if (rk_fs_identity(fd, fs, sizeof fs) < 0)
+                        snprintf(fs, sizeof fs, "none");
+                snprintf(buf, len, "file fs=%s dev=%u:%u ino=%llu size=%llu", fs, major(st.st_dev),
+                         minor(st.st_dev), (unsigned long long) st.st_ino, (unsigned long long) st.st_size);
+                return 0;
+        }
+        if (!S_ISBLK(st.st_mode))
+                return -ENOTBLK;
+        uint64_t size;
+        if (ioctl(fd, BLKGETSIZE64, &size) < 0)
+                return -errno;
+        char stable[240];
+        int n = snprintf(buf, len, "block dev=%u:%u size=%llu", major(st.st_rdev), minor(st.st_rdev),
+                         (unsigned long long) size);
+        if (n > 0 && (size_t) n < len && block_stable_id(fd, st.st_rdev, stable, sizeof stable))
+                snprintf(buf + n, len - (size_t) n, " stable=%s", stable);
+        return 0;
+}
+
+/* The value of " key=" in an identity, "" when absent. */
+static void id_field(const char *id, const char *key, char *buf, size_t len) {
+        buf[0] = 0;
+        size_t kl = strlen(key);
+        for (const char *p = strchr(id, ' '); p; p = strchr(p + 1, ' '))
+                if (strncmp(p + 1, key, kl) == 0 && p[1 + kl] == '=') {
+                        const char *v = p + 2 + kl;
+                        size_t vl = strcspn(v, " ");
+                        snprintf(buf, len, "%.*s", (int) vl, v);
+                        return;
+                }
+}
+
+bool rk_zero_id_same(const char *a, const char *b) {
+        if (!a || !b)
+                return false;
+        size_t ka = strcspn(a, " "), kb = strcspn(b, " ");
+        if (ka != kb || strncmp(a, b, ka) != 0 || ka == 0)
+                return false;
+        char x[RK_ZERO_ID_MAX], y[RK_ZERO_ID_MAX];
+        id_field(a, "size", x, sizeof x);
+        id_field(b, "size", y, sizeof y);
+        if (!*x || strcmp(x, y) != 0)
+                return false;
+        if (strncmp(a, "file", ka) == 0) {
+                id_field(a, "ino", x, sizeof x);
+                id_field(b, "ino", y, sizeof y);
+                if (!*x || strcmp(x, y) != 0)
+                        return false;
+                id_field(a, "fs", x, sizeof x);
+                id_field(b, "fs", y, sizeof y);
+                if (*x && *y && strcmp(x, "none") != 0 && strcmp(y, "none") != 0)
+                        return strcmp(x, y) == 0;
+        } else if (strncmp(a, "block", ka) == 0) {
+                id_field(a, "stable", x, sizeof x);
+                id_field(b, "stable", y, sizeof y);
+                if (*x && *y)
+                        return strcmp(x, y) == 0;
+        } else
+                return false;
+        id_field(a, "dev", x, sizeof x);
+        id_field(b, "dev", y, sizeof y);
+        return *x && strcmp(x, y) == 0;
+}
+
+uint64_t rk_zero_resume_offset(uint64_t offset, const char *recorded, const char *current,
+                               char *why, size_t whylen) {
+        if (whylen)
+                why[0] = 0;
+        if (offset == 0)
+                return 0;
+        if (!recorded) {
+                snprintf(why, whylen, "the journaled offset %llu names no target (a journal from an older version): zeroing from offset 0",
+                         (unsigned long long) offset);
+                return 0;
+        }
+        if (!rk_zero_id_same(recorded, current)) {
+                snprintf(why, whylen, "the journaled offset %llu belongs to another target (journaled: %s; now: %s): zeroing from offset 0",
+                         (unsigned long long) offset, recorded, current);
+                return 0;
+        }
+        return offset;
 }
 
 /* ---- verification plan ---- */

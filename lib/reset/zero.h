@@ -40,6 +40,41 @@ const char *rk_zero_method_name(enum rk_zero_method m);
 /* nonzero data found by the read-back */
 #define RK_ZERO_EVERIFY EBADMSG
 
+/* ---- stable identity (SPEC §3: the journal records targets by stable
+ * identity, never by a kernel name such as loop0 that can change across a
+ * reboot) ---- */
+
+#define RK_ZERO_ID_MAX 320
+
+/* The filesystem fd lies on: "uuid:<UUID>" from FS_IOC_GETFSUUID (the
+ * superblock's UUID, Linux 6.5+), else "fsid:<hex>" from statfs f_fsid.
+ * ext4 derives f_fsid from its UUID too, so both survive a reboot and a
+ * renamed device; a filesystem that derives f_fsid from the device number
+ * only makes a journaled value look foreign (it is then not used). */
+int rk_fs_identity(int fd, char *buf, size_t len);
+
+/* What a zeroing target is, as one line of text for the journal:
+ *   "file fs=<rk_fs_identity> dev=M:m ino=N size=N"     an image file
+ *   "block dev=M:m size=N[ stable=KIND:VALUE]"           a block device
+ * stable is the first the kernel knows of: dm-uuid, the partition's
+ * PARTUUID (uevent), a loop device's backing file (its filesystem's
+ * identity, inode and offset), the disk's wwid or serial (a partition adds
+ * its start sector). */
+int rk_zero_target_id(int fd, char *buf, size_t len);
+
+/* Pure: do two identities name the same target?  Same kind and size, and
+ * for a file the same inode on the same filesystem; for a block device the
+ * same stable ID when both have one (a loop device renumbered after a
+ * reboot is still the same), else the same device number. */
+bool rk_zero_id_same(const char *recorded, const char *current);
+
+/* Pure: where to resume zeroing `current`, given the offset journaled for
+ * the target `recorded` (NULL: none).  The offset when both name the same
+ * target, else 0 with the reason in why (empty when there is nothing to
+ * say). */
+uint64_t rk_zero_resume_offset(uint64_t offset, const char *recorded, const char *current,
+                               char *why, size_t whylen);
+
 /* ---- verification plan (pure) ----
  * sample: at least 10 % of the bytes in at least 1000 places, one place in
  * each of n equal strata at a seeded random aligned offset, so the places

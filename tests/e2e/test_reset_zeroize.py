@@ -139,3 +139,24 @@ def test_failed_verification_zeroes_slot_again(disks, tmp_path, verify):
     log = (r["root"] / "var/log/resetkit/factory-reset.log").read_text()
     assert "re-zeroed 1 time from offset 0 after a failed read-back" in log
     check_result(disks, r)
+
+
+@pytest.mark.skipif(not FAULT_INJECTION, reason="needs a -Dfault-injection=true build")
+def test_journaled_offset_of_another_slot_restarts_from_zero(disks, tmp_path):
+    # The journal says the whole slot is zeroed, but after the "reboot" the
+    # slot's path is another image (another inode): its offset must not be
+    # trusted, the zeroing starts from 0 and the log says why.
+    r = rig(disks, tmp_path)
+    p = run(["factory-reset", "--yes", "--then", "none"], root=r["root"],
+            env={"RESETKIT_FAULT": "zero:verify:1"})
+    assert p.returncode == -9, p.stderr[-800:]
+    size = r["slot_b"].stat().st_size
+    other = r["slot_b"].with_name("other.img")
+    other.write_bytes(b"RKMARK-other-slot-" * (size // 18) + b"x" * (size % 18))
+    os.replace(other, r["slot_b"])
+    p = run(["factory-reset", "--resume"], root=r["root"])
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert f"the journaled offset {size} belongs to another target" in p.stderr, p.stderr[-2000:]
+    assert f"({size} this run, from offset 0)" in p.stderr and "re-zeroed" not in p.stderr
+    assert slot_all_zero(r["slot_b"])
+    check_result(disks, r)

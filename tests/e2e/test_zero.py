@@ -187,7 +187,8 @@ def test_resume_after_kill(rig):
     env = dict(os.environ, RESETKIT_FAULT="zero:chunk-done:3")
     r = zero(rig, "inactive", rig["root"], c, "--chunk", str(1 << 20), "--state", state, env=env)
     assert r.returncode == -9, r.stderr
-    assert state.read_text() == "offset 2097152\n"     # two chunks journaled, killed after the third
+    # two chunks journaled, killed after the third; with what they belong to
+    assert state.read_text().startswith("offset 2097152\ntarget file fs=")
     # boot metadata went first
     assert "b_ok" not in (rig["root"] / "boot/grub/grubenv").read_text()
     assert markers_in(rig["b_img"], rig["markers"])     # not finished yet
@@ -306,3 +307,34 @@ def test_read_back_failing_for_good_is_bounded(tmp_path):
     assert "NIST SP 800-88 Clear" not in r.stdout and "No sanitization claim" in r.stdout
     trace = (tmp_path / "trace").read_text().split()
     assert trace.count("zero:read") == 3
+
+
+@pytest.mark.skipif(not FAULT_INJECTION, reason="needs -Dfault-injection=true")
+def test_offset_of_another_target_is_not_resumed(tmp_path):
+    # The journaled offset belongs to the image it was zeroed on: after a
+    # "reboot" the same path is another file (another inode), whose first
+    # MiB was never zeroed.  The resume starts from 0 and says why.
+    img = tmp_path / "slot.img"
+    img.write_bytes(b"\xa5" * (4 << 20))
+    state = tmp_path / "state"
+    env = dict(os.environ, RESETKIT_FAULT="zero:chunk-done:2")
+    r = run(RK_ZERO, "device", img, "--chunk", str(1 << 20), "--state", state, env=env, check=False)
+    assert r.returncode == -9, r.stderr
+    assert state.read_text().startswith(f"offset {1 << 20}\n")
+    other = tmp_path / "other.img"
+    other.write_bytes(b"\x5a" * (4 << 20))
+    os.replace(other, img)
+    r = run(RK_ZERO, "device", img, "--chunk", str(1 << 20), "--state", state, "--verify", "full", check=False)
+    assert r.returncode == 0, r.stderr
+    assert "the journaled offset 1048576 belongs to another target" in r.stdout, r.stdout
+    assert "zeroing from offset 0" in r.stdout
+    assert f"({4 << 20} this run, from offset 0)" in r.stdout and "re-zeroed" not in r.stdout
+    assert img.read_bytes().count(0) == 4 << 20
+    # the same target resumes where it stopped
+    img.write_bytes(b"\xa5" * (4 << 20))
+    state.unlink()
+    r = run(RK_ZERO, "device", img, "--chunk", str(1 << 20), "--state", state, env=env, check=False)
+    assert r.returncode == -9
+    r = run(RK_ZERO, "device", img, "--chunk", str(1 << 20), "--state", state, "--verify", "none", check=False)
+    assert r.returncode == 0, r.stderr
+    assert "resuming" in r.stdout and f"({3 << 20} this run, from offset {1 << 20})" in r.stdout

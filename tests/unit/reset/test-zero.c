@@ -353,6 +353,61 @@ static void test_failed_read_back_zeroes_again(void **state) {
         close(fd);
 }
 
+static void test_identity(void **state) {
+        /* files: the same inode on the same filesystem, whatever the device number says */
+        const char *f1 = "file fs=uuid:4a5fb1c8-37cd-4f4d-85f1-719b392f143e dev=254:1 ino=12 size=4096";
+        assert_true(rk_zero_id_same(f1, f1));
+        assert_true(rk_zero_id_same(f1, "file fs=uuid:4a5fb1c8-37cd-4f4d-85f1-719b392f143e dev=254:7 ino=12 size=4096"));
+        assert_false(rk_zero_id_same(f1, "file fs=uuid:4a5fb1c8-37cd-4f4d-85f1-719b392f143e dev=254:1 ino=13 size=4096"));
+        assert_false(rk_zero_id_same(f1, "file fs=uuid:4a5fb1c8-37cd-4f4d-85f1-719b392f143e dev=254:1 ino=12 size=8192"));
+        assert_false(rk_zero_id_same(f1, "file fs=uuid:00000000-37cd-4f4d-85f1-719b392f143e dev=254:1 ino=12 size=4096"));
+        /* no filesystem identity: the device number decides */
+        assert_true(rk_zero_id_same("file fs=none dev=8:1 ino=12 size=1", "file fs=none dev=8:1 ino=12 size=1"));
+        assert_false(rk_zero_id_same("file fs=none dev=8:1 ino=12 size=1", "file fs=none dev=8:2 ino=12 size=1"));
+        /* block devices: a loop device renumbered after a reboot is the
+         * same by its backing file; without a stable ID, number and size */
+        const char *b1 = "block dev=7:0 size=16777216 stable=loop-file:254:1:77@0";
+        assert_true(rk_zero_id_same(b1, "block dev=7:3 size=16777216 stable=loop-file:254:1:77@0"));
+        assert_false(rk_zero_id_same(b1, "block dev=7:0 size=16777216 stable=loop-file:254:1:78@0"));
+        assert_false(rk_zero_id_same(b1, "block dev=7:0 size=33554432 stable=loop-file:254:1:77@0"));
+        assert_true(rk_zero_id_same("block dev=8:2 size=10", "block dev=8:2 size=10"));
+        assert_false(rk_zero_id_same("block dev=8:2 size=10", "block dev=8:3 size=10"));
+        assert_true(rk_zero_id_same("block dev=8:2 size=10", "block dev=8:2 size=10 stable=partuuid:abc"));
+        assert_false(rk_zero_id_same(b1, f1));
+        assert_false(rk_zero_id_same(NULL, f1));
+        assert_false(rk_zero_id_same("", ""));
+        assert_false(rk_zero_id_same("garbage", "garbage"));
+        /* kernel names are never part of it */
+        assert_null(strstr(b1, "loop0"));
+
+        char why[1024];
+        assert_int_equal(rk_zero_resume_offset(4096, f1, f1, why, sizeof why), 4096);
+        assert_string_equal(why, "");
+        assert_int_equal(rk_zero_resume_offset(0, NULL, f1, why, sizeof why), 0);
+        assert_string_equal(why, "");
+        assert_int_equal(rk_zero_resume_offset(4096, NULL, f1, why, sizeof why), 0);
+        assert_non_null(strstr(why, "the journaled offset 4096 names no target"));
+        assert_int_equal(rk_zero_resume_offset(4096, b1, f1, why, sizeof why), 0);
+        assert_non_null(strstr(why, "the journaled offset 4096 belongs to another target (journaled: block dev=7:0"));
+        assert_non_null(strstr(why, "zeroing from offset 0"));
+
+        /* an image file: identified by filesystem, inode and size */
+        char path[256], id[RK_ZERO_ID_MAX];
+        int fd = make_image("ident", 8192, path, sizeof path);
+        assert_int_equal(rk_zero_target_id(fd, id, sizeof id), 0);
+        struct stat st;
+        assert_int_equal(fstat(fd, &st), 0);
+        char want[64];
+        snprintf(want, sizeof want, " ino=%llu size=8192", (unsigned long long) st.st_ino);
+        assert_true(rk_startswith(id, "file fs="));
+        assert_non_null(strstr(id, want));
+        assert_true(rk_zero_id_same(id, id));
+        close(fd);
+        int dfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_int_equal(rk_zero_target_id(dfd, id, sizeof id), -ENOTBLK);
+        close(dfd);
+}
+
 static void test_refuses_other_types(void **state) {
         char err[512] = "";
         struct rk_zero_stats st;
@@ -398,6 +453,7 @@ int main(void) {
                 cmocka_unit_test(test_checkpoint_failure_stops),
                 cmocka_unit_test(test_verify_finds_planted_byte),
                 cmocka_unit_test(test_failed_read_back_zeroes_again),
+                cmocka_unit_test(test_identity),
                 cmocka_unit_test(test_refuses_other_types),
                 cmocka_unit_test(test_free_space_refuses_plain_directory),
         };
