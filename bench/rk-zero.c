@@ -39,7 +39,7 @@ struct state {
         uint64_t offset;
         bool have_offset;
         char target[RK_ZERO_ID_MAX];    /* what offset belongs to, "" none */
-        char fs_name[64];
+        char fs_id[RK_FS_ID_MAX];
         int64_t reserve;
 };
 
@@ -59,12 +59,12 @@ static int state_load(struct state *s) {
                 }
                 unsigned long long v;
                 long long rv;
-                char name[64];
+                char name[RK_FS_ID_MAX];
                 if (sscanf(line, "offset %llu", &v) == 1) {
                         s->offset = v;
                         s->have_offset = true;
-                } else if (sscanf(line, "reserve %63s %lld", name, &rv) == 2) {
-                        snprintf(s->fs_name, sizeof s->fs_name, "%s", name);
+                } else if (sscanf(line, "reserve %79s %lld", name, &rv) == 2) {
+                        snprintf(s->fs_id, sizeof s->fs_id, "%s", name);
                         s->reserve = rv;
                 }
         }
@@ -87,7 +87,7 @@ static int state_save(const struct state *s) {
         if (s->have_offset && s->target[0])
                 n += snprintf(buf + n, sizeof buf - (size_t) n, "target %s\n", s->target);
         if (s->reserve >= 0)
-                n += snprintf(buf + n, sizeof buf - (size_t) n, "reserve %s %lld\n", s->fs_name, (long long) s->reserve);
+                n += snprintf(buf + n, sizeof buf - (size_t) n, "reserve %s %lld\n", s->fs_id, (long long) s->reserve);
         return rk_write_atomic_at(dfd, basename(b), buf, (size_t) n, 0600);
 }
 
@@ -103,15 +103,21 @@ static int on_checkpoint(void *userdata, uint64_t offset) {
         return state_save(c->state);
 }
 
-static int on_save_reserve(void *userdata, const char *fs_name, uint64_t value) {
+static int on_save_reserve(void *userdata, const char *fs_id, uint64_t value) {
         struct cb *c = userdata;
-        snprintf(c->state->fs_name, sizeof c->state->fs_name, "%s", fs_name);
+        snprintf(c->state->fs_id, sizeof c->state->fs_id, "%s", fs_id);
         c->state->reserve = (int64_t) value;
         return state_save(c->state);
 }
 
 static void on_repass(void *userdata, unsigned pass, const char *why) {
         printf("read-back failed: %s; zeroing it again from offset 0 (pass %u of at most %u more)\n",
+               why, pass, RK_ZERO_REPASS_MAX);
+        fflush(stdout);
+}
+
+static void on_fill_repass(void *userdata, unsigned pass, const char *why) {
+        printf("read-back failed: %s; the fill was released, filling again (pass %u of at most %u more)\n",
                why, pass, RK_ZERO_REPASS_MAX);
         fflush(stdout);
 }
@@ -223,10 +229,13 @@ static int cmd_free_space(const char *root, const char *mp, const struct opts *o
                 .seed = o->seed,
                 .refuse_dev = o->refuse_host ? hst.st_dev : 0,
                 .reserve_orig = s.reserve,
+                .reserve_fs = s.fs_id[0] ? s.fs_id : NULL,
                 .max_write = o->max_write,
         };
         struct cb c = { .state = &s };
-        struct rk_fill_ops ops = { .save_reserve = on_save_reserve, .progress = on_progress, .userdata = &c };
+        struct rk_fill_ops ops = {
+                .save_reserve = on_save_reserve, .repass = on_fill_repass, .progress = on_progress, .userdata = &c,
+        };
         struct rk_fill_stats st;
         char err[1024] = "", line[2048];
         rk_progress_start(&c.bar, STDERR_FILENO, isatty(STDERR_FILENO), "fill", 0, 0, rk_now_ns());
@@ -255,12 +264,19 @@ static int cmd_recover(const char *root, const char *mp, const struct opts *o) {
         if (state_load(&s) < 0)
                 return RK_EXIT_FAILURE;
         char err[1024] = "";
-        int r = rk_fill_recover(rfd, mp, s.fs_name, s.reserve, err, sizeof err);
+        struct rk_fill_recovery rec;
+        int r = rk_fill_recover(rfd, mp, s.fs_id, s.reserve, &rec, err, sizeof err);
         if (r < 0) {
                 fprintf(stderr, "rk-zero: %s\n", err);
                 return RK_EXIT_FAILURE;
         }
-        printf("recovered %s: removed %d leftover fill file(s)%s\n", mp, r, s.reserve >= 0 ? ", reserve restored" : "");
+        printf("recovered %s: removed %u leftover fill file(s)", mp, rec.removed);
+        if (rec.reserve_restored)
+                printf(", reserve %lld restored on %s", (long long) s.reserve, rec.fs_name);
+        else if (rec.reserve_foreign)
+                printf(", reserve %lld not restored: the journal names another filesystem (%s; mounted: %s)",
+                       (long long) s.reserve, s.fs_id, rec.fs_id);
+        printf("\n");
         return RK_EXIT_OK;
 }
 

@@ -215,11 +215,11 @@ static int zero_checkpoint(void *userdata, uint64_t offset) {
         return rk_journal_save(e->ctx->root.fd, e->ctx->cfg.journal, &e->j);
 }
 
-static int zero_save_reserve(void *userdata, const char *fs_name, uint64_t value) {
+static int zero_save_reserve(void *userdata, const char *fs_id, uint64_t value) {
         struct engine *e = userdata;
         /* Before ext4's reserve is lowered: a crash must be able to put the
-         * original value back. */
-        if (rk_free_and_strdup(&e->j.reserve_fs, fs_name) < 0)
+         * original value back, on this filesystem (by identity) only. */
+        if (rk_free_and_strdup(&e->j.reserve_fs, fs_id) < 0)
                 return -ENOMEM;
         e->j.reserve_orig = (int64_t) value;
         return rk_journal_save(e->ctx->root.fd, e->ctx->cfg.journal, &e->j);
@@ -229,6 +229,13 @@ static void zero_repass(void *userdata, unsigned pass, const char *why) {
         struct engine *e = userdata;
         rk_progress_end(&e->bar, rk_now_ns());
         rk_warn(e->log, "zero-partition: read-back failed: %s; zeroing it again from offset 0 (pass %u of at most %u more)",
+                why, pass, RK_ZERO_REPASS_MAX);
+}
+
+static void zero_fill_repass(void *userdata, unsigned pass, const char *why) {
+        struct engine *e = userdata;
+        rk_progress_end(&e->bar, rk_now_ns());
+        rk_warn(e->log, "zero-free-space: read-back failed: %s; the fill was released, filling again (pass %u of at most %u more)",
                 why, pass, RK_ZERO_REPASS_MAX);
 }
 
@@ -249,7 +256,7 @@ static dev_t host_root_dev(struct engine *e) {
 static int plan_zero_partition(struct engine *e, const struct rk_mf_entry *en, json_object *item, bool dry) {
         struct rk_ctx *ctx = e->ctx;
         struct rk_slots slots;
-        char err[1024] = "", line[1024];
+        char err[1024] = "", line[2048];
         if (!ctx->cfg.slot[0].device && !ctx->cfg.slot[1].device) {
                 /* A device without A/B slots has no inactive partition: say
                  * so in the plan and the log instead of refusing the whole
@@ -333,7 +340,7 @@ static int plan_zero_partition(struct engine *e, const struct rk_mf_entry *en, j
 
 static int plan_zero_free_space(struct engine *e, const struct rk_mf_entry *en, json_object *item, bool dry) {
         struct rk_ctx *ctx = e->ctx;
-        char err[1024] = "", line[1024];
+        char err[1024] = "", line[2048];
         dev_t refuse = host_root_dev(e);
         if (dry) {
                 _cleanup_close_ int fd = rk_fill_open_mount(ctx->root.fd, en->path, refuse, err, sizeof err);
@@ -349,21 +356,33 @@ static int plan_zero_free_space(struct engine *e, const struct rk_mf_entry *en, 
         if (e->j.reserve_fs) {
                 /* Resume after a crash inside this step: the fill file died
                  * with the process (O_TMPFILE) or is removed here, and the
-                 * ext4 reserve goes back before the fill starts again. */
-                int r = rk_fill_recover(ctx->root.fd, en->path, e->j.reserve_fs, e->j.reserve_orig, err, sizeof err);
+                 * ext4 reserve goes back before the fill starts again — on
+                 * the filesystem the journal names, found by its identity
+                 * and its sysfs name now, whatever it was called before. */
+                struct rk_fill_recovery rec;
+                int r = rk_fill_recover(ctx->root.fd, en->path, e->j.reserve_fs, e->j.reserve_orig, &rec,
+                                        err, sizeof err);
                 if (r < 0)
                         return rk_log_errno(e->log, r, "zero-free-space %s: recovering the interrupted fill: %s",
                                             en->path, err);
-                rk_info(e->log, "zero-free-space %s: interrupted fill cleaned up (%d leftover files, reserve %lld restored)",
-                        en->path, r, (long long) e->j.reserve_orig);
+                if (rec.reserve_foreign)
+                        rk_warn(e->log, "zero-free-space %s: interrupted fill cleaned up (%u leftover fill files removed); "
+                                "the journaled ext4 reserve %lld was not restored: the journal names %s, the mount holds %s",
+                                en->path, rec.removed, (long long) e->j.reserve_orig, e->j.reserve_fs, rec.fs_id);
+                else
+                        rk_info(e->log, "zero-free-space %s: interrupted fill cleaned up (%u leftover fill files removed; ext4 reserve %lld restored on %s)",
+                                en->path, rec.removed, (long long) e->j.reserve_orig, rec.fs_name);
         }
         struct rk_fill_opts fo = {
                 .verify = ctx->cfg.verify,
                 .seed = rk_now_ns(),
                 .refuse_dev = refuse,
                 .reserve_orig = e->j.reserve_fs ? e->j.reserve_orig : -1,
+                .reserve_fs = e->j.reserve_fs,
         };
-        struct rk_fill_ops ops = { .save_reserve = zero_save_reserve, .progress = zero_progress, .userdata = e };
+        struct rk_fill_ops ops = {
+                .save_reserve = zero_save_reserve, .repass = zero_fill_repass, .progress = zero_progress, .userdata = e,
+        };
         struct rk_fill_stats st = {};
         _cleanup_free_ char *label = NULL;
         if (asprintf(&label, "zero free %s", en->path) < 0)

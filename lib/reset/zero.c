@@ -780,8 +780,27 @@ static int remove_stale_fill(int dfd) {
         return rk_remove_prefixed(dfd, RK_FILL_PREFIX);
 }
 
-int rk_fill_recover(int root_fd, const char *path, const char *fs_name, int64_t reserve_orig,
-                    char *err, size_t errlen) {
+/* The ext4 filesystem fd is on: its sysfs name now and its stable
+ * identity.  -EOPNOTSUPP when it is not ext4 (or has no reserve knob). */
+static int ext4_reserve_target(int fd, char *name, size_t namelen, char *id, size_t idlen) {
+        int r = ext4_sysfs_name(fd, name, namelen);
+        if (r < 0)
+                return r;
+        if (rk_fs_identity(fd, id, idlen) < 0) {
+                /* no UUID and no fsid: the device number is the last
+                 * resort; it only has to tell filesystems apart until the
+                 * next remount, which resets the reserve anyway */
+                struct stat st;
+                if (fstat(fd, &st) < 0)
+                        return -errno;
+                snprintf(id, idlen, "dev:%u:%u", major(st.st_dev), minor(st.st_dev));
+        }
+        return 0;
+}
+
+int rk_fill_recover(int root_fd, const char *path, const char *fs_id, int64_t reserve_orig,
+                    struct rk_fill_recovery *rec, char *err, size_t errlen) {
+        *rec = (struct rk_fill_recovery) {};
         _cleanup_close_ int dfd = rk_fill_open_mount(root_fd, path, 0, err, errlen);
         if (dfd < 0)
                 return dfd;
@@ -790,15 +809,26 @@ int rk_fill_recover(int root_fd, const char *path, const char *fs_name, int64_t 
                 snprintf(err, errlen, "zero-free-space %s: cannot scan for leftover fill files: %s", path, strerror(-n));
                 return n;
         }
-        if (reserve_orig >= 0 && !rk_isempty(fs_name)) {
-                int r = reserve_write(fs_name, (uint64_t) reserve_orig);
-                if (r < 0) {
-                        snprintf(err, errlen, "zero-free-space %s: cannot restore /sys/fs/ext4/%s/reserved_clusters to %lld: %s",
-                                 path, fs_name, (long long) reserve_orig, strerror(-r));
-                        return r;
-                }
+        rec->removed = (unsigned) n;
+        if (reserve_orig < 0 || rk_isempty(fs_id))
+                return 0;
+        int r = ext4_reserve_target(dfd, rec->fs_name, sizeof rec->fs_name, rec->fs_id, sizeof rec->fs_id);
+        if (r < 0 || strcmp(rec->fs_id, fs_id) != 0) {
+                /* another filesystem is mounted there now (or none with a
+                 * reserve): the journaled value is not its own */
+                if (r < 0)
+                        snprintf(rec->fs_id, sizeof rec->fs_id, "not ext4");
+                rec->reserve_foreign = true;
+                return 0;
         }
-        return n;
+        r = reserve_write(rec->fs_name, (uint64_t) reserve_orig);
+        if (r < 0) {
+                snprintf(err, errlen, "zero-free-space %s: cannot restore /sys/fs/ext4/%s/reserved_clusters to %lld: %s",
+                         path, rec->fs_name, (long long) reserve_orig, strerror(-r));
+                return r;
+        }
+        rec->reserve_restored = true;
+        return 0;
 }
 
 /* Every fill file, closed (released) together on every return path. */
@@ -1035,6 +1065,59 @@ out:
         return r;
 }
 
+/* Lower ext4's reserve for the fill, after journaling what to restore.
+ * On a resume the journaled value wins over the current one (which may be
+ * our 0), but only on the filesystem it was journaled for. */
+static int reserve_lower(int dfd, const char *path, const struct rk_fill_opts *opts, const struct rk_fill_ops *ops,
+                         struct rk_fill_stats *st, char *err, size_t errlen) {
+        if (ext4_reserve_target(dfd, st->fs_name, sizeof st->fs_name, st->fs_id, sizeof st->fs_id) < 0) {
+                st->fs_name[0] = st->fs_id[0] = 0;
+                return 0;
+        }
+        uint64_t cur = 0;
+        if (reserve_read(st->fs_name, &cur) < 0)
+                return 0;
+        bool mine = opts->reserve_orig >= 0 && rk_streq(opts->reserve_fs, st->fs_id);
+        st->reserve_foreign = opts->reserve_orig >= 0 && !mine;
+        st->reserve_orig = mine ? (uint64_t) opts->reserve_orig : cur;
+        if (ops && ops->save_reserve) {
+                int r = ops->save_reserve(ops->userdata, st->fs_id, st->reserve_orig);
+                if (r < 0) {
+                        snprintf(err, errlen, "zero-free-space %s: journaling reserved_clusters failed: %s; nothing changed",
+                                 path, strerror(-r));
+                        return r;
+                }
+        }
+        RK_FAULT("zero:reserve-saved");
+        st->reserve_lowered = reserve_write(st->fs_name, 0) >= 0;
+        return 0;
+}
+
+/* One pass: fill, flush, read back, release.  *verify_failed tells a
+ * failed read-back (worth another pass) from a failed fill. */
+static int fill_pass(int dfd, const struct rk_fill_opts *opts, const struct rk_fill_ops *ops,
+                     struct rk_fill_stats *st, bool *verify_failed, char *why, size_t whylen) {
+        struct fill_set set = {};
+        _cleanup_free_ uint64_t *sizes = NULL;
+        struct fill_ctx c = { .ops = ops, .st = st };
+        st->bytes = 0;
+        st->files = 0;
+        *verify_failed = false;
+        uint64_t t0 = rk_now_ns();
+        int r = do_fill(dfd, opts, &c, &set, &sizes, why, whylen);
+        st->nsec += rk_now_ns() - t0;
+        if (r >= 0 && ops && ops->progress)
+                ops->progress(ops->userdata, st->bytes, st->bytes);
+        if (r >= 0) {
+                r = fill_verify(&set, sizes, opts, st, why, whylen);
+                *verify_failed = r < 0 && r != -ENOMEM;
+        }
+        /* release on every path: never leave the disk full */
+        RK_FAULT("zero:release");
+        fill_set_release(&set);
+        return r;
+}
+
 int rk_zero_free_space(int root_fd, const char *path, const struct rk_fill_opts *opts,
                        const struct rk_fill_ops *ops, struct rk_fill_stats *st,
                        char *err, size_t errlen) {
@@ -1047,45 +1130,31 @@ int rk_zero_free_space(int root_fd, const char *path, const struct rk_fill_opts 
         int n = remove_stale_fill(dfd);
         st->stale_removed = n > 0 ? (unsigned) n : 0;
 
-        /* ext4 keeps reserved_clusters even from root: lower it for the
-         * fill.  The value to restore is journaled first; on a resume the
-         * journaled value wins over the current one (which may be our 0). */
-        int r = ext4_sysfs_name(dfd, st->fs_name, sizeof st->fs_name);
-        if (r >= 0) {
-                uint64_t cur = 0;
-                r = reserve_read(st->fs_name, &cur);
-                if (r >= 0) {
-                        st->reserve_orig = opts->reserve_orig >= 0 ? (uint64_t) opts->reserve_orig : cur;
-                        if (ops && ops->save_reserve) {
-                                r = ops->save_reserve(ops->userdata, st->fs_name, st->reserve_orig);
-                                if (r < 0) {
-                                        snprintf(err, errlen, "zero-free-space %s: journaling reserved_clusters failed: %s; nothing changed",
-                                                 path, strerror(-r));
-                                        return r;
-                                }
-                        }
-                        RK_FAULT("zero:reserve-saved");
-                        st->reserve_lowered = reserve_write(st->fs_name, 0) >= 0;
+        int r = reserve_lower(dfd, path, opts, ops, st, err, errlen);
+        if (r < 0)
+                return r;
+
+        for (unsigned pass = 1;; pass++) {
+                bool verify_failed;
+                r = fill_pass(dfd, opts, ops, st, &verify_failed, why, sizeof why);
+                if (r >= 0 || !verify_failed)
+                        break;
+                if (pass > RK_ZERO_REPASS_MAX) {
+                        size_t l = strlen(why);
+                        snprintf(why + l, sizeof why - l, "; read-back still failing after %u more fills",
+                                 RK_ZERO_REPASS_MAX);
+                        break;
                 }
-        } else
-                st->fs_name[0] = 0;
+                if (pass == 1)
+                        st->first_failure = st->verify;
+                st->repasses = pass;
+                if (ops && ops->repass)
+                        ops->repass(ops->userdata, pass, why);
+        }
 
-        struct fill_set set = {};
-        _cleanup_free_ uint64_t *sizes = NULL;
-        struct fill_ctx c = { .ops = ops, .st = st };
-        uint64_t t0 = rk_now_ns();
-        r = do_fill(dfd, opts, &c, &set, &sizes, why, sizeof why);
-        st->nsec = rk_now_ns() - t0;
-        if (r >= 0 && ops && ops->progress)
-                ops->progress(ops->userdata, st->bytes, st->bytes);
-        if (r >= 0)
-                r = fill_verify(&set, sizes, opts, st, why, sizeof why);
-
-        /* release and restore on every path: never leave the disk full */
-        RK_FAULT("zero:release");
-        fill_set_release(&set);
         if (st->reserve_lowered) {
                 int q = reserve_write(st->fs_name, st->reserve_orig);
+                st->reserve_restored = q >= 0;
                 if (q < 0 && r >= 0) {
                         snprintf(why, sizeof why, "cannot restore /sys/fs/ext4/%s/reserved_clusters to %llu: %s",
                                  st->fs_name, (unsigned long long) st->reserve_orig, strerror(-q));
@@ -1174,21 +1243,28 @@ void rk_zero_describe(const struct rk_zero_stats *st, const char *what, char *bu
 }
 
 void rk_fill_describe(const struct rk_fill_stats *st, const char *what, char *buf, size_t len) {
-        char v[256], res[160] = "", trim[96];
+        char v[256], res[384] = "", trim[96], again[192], claim[256];
         describe_verify(&st->verify, v, sizeof v);
+        describe_repass(st->repasses, "filled again", "", &st->first_failure, again, sizeof again);
         if (st->reserve_lowered)
-                snprintf(res, sizeof res, "; ext4 reserved_clusters of %s lowered from %llu to 0 for the fill and restored",
-                         st->fs_name, (unsigned long long) st->reserve_orig);
+                snprintf(res, sizeof res, "; ext4 reserved_clusters of %s (%s) lowered from %llu to 0 for the fill and %s%s",
+                         st->fs_name, st->fs_id, (unsigned long long) st->reserve_orig,
+                         st->reserve_restored ? "restored" : "NOT restored",
+                         st->reserve_foreign ? " (the journaled value named another filesystem: not used)" : "");
         if (st->trim == 0)
                 snprintf(trim, sizeof trim, "FITRIM trimmed %llu bytes", (unsigned long long) st->trimmed);
         else
                 snprintf(trim, sizeof trim, "FITRIM not done: %s", strerror(-st->trim));
+        if (verified(&st->verify))
+                snprintf(claim, sizeof claim,
+                         "One verified zero pass is NIST SP 800-88 Clear for what the filesystem reports free; "
+                         "on flash it cannot reach blocks the drive has remapped%s",
+                         st->fs_name[0] ? ", and ext4 keeps a few clusters that no file can take" : "");
+        else
+                snprintf(claim, sizeof claim, "No sanitization claim: no read-back of the zeros passed");
         snprintf(buf, len,
-                 "zeroed free space of %s: %llu bytes in %u fill file%s (%s) in %.2f s, %.1f MiB/s, method %s%s; %s; released; %s. "
-                 "One verified zero pass is NIST SP 800-88 Clear for what the filesystem reports free; "
-                 "on flash it cannot reach blocks the drive has remapped%s",
+                 "zeroed free space of %s: %llu bytes in %u fill file%s (%s) in %.2f s, %.1f MiB/s, method %s%s%s; %s; released; %s. %s",
                  what, (unsigned long long) st->bytes, st->files, st->files == 1 ? "" : "s",
                  st->tmpfile ? "O_TMPFILE" : "named, unlinked at once", (double) st->nsec / 1e9,
-                 mib_s(st->bytes, st->nsec), rk_zero_method_name(st->method), res, v, trim,
-                 st->fs_name[0] ? ", and ext4 keeps a few clusters that no file can take" : "");
+                 mib_s(st->bytes, st->nsec), rk_zero_method_name(st->method), res, again, v, trim, claim);
 }

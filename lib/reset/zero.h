@@ -185,12 +185,25 @@ int rk_zero_device_verified(int fd, uint64_t start, uint64_t chunk, enum rk_veri
  * (the host's /, when --root was given).  Returns an O_DIRECTORY fd. */
 int rk_fill_open_mount(int root_fd, const char *path, dev_t refuse_dev, char *err, size_t errlen);
 
+/* ext4 keeps reserved_clusters even from root; the fill lowers it to 0 and
+ * puts it back.  The value to put back is journaled with the filesystem's
+ * stable identity (rk_fs_identity(), or "dev:M:m" where a filesystem has
+ * none), never with the kernel's name (/sys/fs/ext4/loop0 may be loop5's
+ * after a reboot): the sysfs name is found again from the mount point,
+ * and a journaled value is used only on the filesystem it names.  (The
+ * value lives in memory: a remount resets it, so after a reboot the
+ * restore is a no-op; it matters after a crash without one.) */
+#define RK_FS_ID_MAX 80
+
 struct rk_fill_ops {
-        /* Called before ext4's reserved_clusters is lowered, with the value
-         * to restore: the engine journals it so rk_fill_recover() can put it
-         * back after a crash.  A negative return aborts before anything
-         * changed. */
-        int (*save_reserve)(void *userdata, const char *fs_name, uint64_t value);
+        /* Called before ext4's reserved_clusters is lowered, with the
+         * filesystem's identity and the value to restore: the engine
+         * journals both so rk_fill_recover() can put it back after a crash.
+         * A negative return aborts before anything changed. */
+        int (*save_reserve)(void *userdata, const char *fs_id, uint64_t value);
+        /* Before fill pass `pass` (1..RK_ZERO_REPASS_MAX) after a failed
+         * read-back; optional (the log). */
+        void (*repass)(void *userdata, unsigned pass, const char *why);
         rk_progress_fn progress;
         void *userdata;
 };
@@ -200,6 +213,7 @@ struct rk_fill_opts {
         uint64_t seed;                  /* sampling seed */
         dev_t refuse_dev;               /* see rk_fill_open_mount() */
         int64_t reserve_orig;           /* resume: value journaled by save_reserve, else -1 */
+        const char *reserve_fs;         /*   and the fs_id it was journaled with */
         uint64_t max_write;             /* 0 = default (8 MiB) */
 };
 
@@ -207,13 +221,18 @@ struct rk_fill_stats {
         enum rk_zero_method method;
         bool tmpfile;                   /* O_TMPFILE (else named, unlinked at once) */
         uint64_t free_before;           /* statvfs, after lowering the reserve */
-        uint64_t bytes;                 /* written and kept until release */
+        uint64_t bytes;                 /* written and kept until release (the last pass) */
         unsigned files;
         uint64_t nsec;
-        char fs_name[64];               /* ext4 sysfs name, "" if not ext4 */
+        char fs_name[64];               /* ext4 sysfs name now, "" if not ext4 */
+        char fs_id[RK_FS_ID_MAX];       /* its stable identity */
         bool reserve_lowered;
+        bool reserve_restored;
+        bool reserve_foreign;           /* the journaled value named another filesystem: not used */
         uint64_t reserve_orig;
-        struct rk_verify_result verify;
+        unsigned repasses;              /* fills again after a failed read-back */
+        struct rk_verify_result first_failure;
+        struct rk_verify_result verify; /* the last read-back */
         int trim;                       /* 0 done, -EOPNOTSUPP etc. */
         uint64_t trimmed;
         unsigned stale_removed;         /* leftover named fill files removed */
@@ -222,17 +241,27 @@ struct rk_fill_stats {
 /* Step 7 for one filesystem: refuse unless path is a mount point inside
  * root_fd; remove a leftover named fill file; lower ext4 reserved_clusters
  * (after save_reserve); fill with zeros until ENOSPC; fdatasync; verify;
- * release; restore the reserve; FITRIM.  The fill is released and the
- * reserve restored on every return path. */
+ * release; a failed read-back fills and verifies again, at most
+ * RK_ZERO_REPASS_MAX more times; restore the reserve; FITRIM.  The fill is
+ * released and the reserve restored on every return path. */
 int rk_zero_free_space(int root_fd, const char *path, const struct rk_fill_opts *opts,
                        const struct rk_fill_ops *ops, struct rk_fill_stats *st,
                        char *err, size_t errlen);
 
+struct rk_fill_recovery {
+        unsigned removed;               /* leftover named fill files */
+        bool reserve_restored;          /* reserve_orig written back ... */
+        char fs_name[64];               /*   to the filesystem's sysfs name now */
+        bool reserve_foreign;           /* the mount holds another filesystem: not written */
+        char fs_id[RK_FS_ID_MAX];       /*   (its identity) */
+};
+
 /* After a crash during step 7: remove leftover named fill files below the
- * mount point and write reserve_orig (>= 0) back to fs_name's
- * reserved_clusters.  Idempotent.  Returns how many files it removed. */
-int rk_fill_recover(int root_fd, const char *path, const char *fs_name, int64_t reserve_orig,
-                    char *err, size_t errlen);
+ * mount point and, when fs_id names the filesystem mounted there now,
+ * write reserve_orig (>= 0) back to its reserved_clusters, found by its
+ * current sysfs name.  Idempotent. */
+int rk_fill_recover(int root_fd, const char *path, const char *fs_id, int64_t reserve_orig,
+                    struct rk_fill_recovery *rec, char *err, size_t errlen);
 
 /* One log line each, with bytes, seconds, MiB/s, method, verification, and
  * the honest claim. */

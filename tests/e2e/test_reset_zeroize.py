@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rkreset import FAULT_INJECTION, build_ssr_root, run
-from rkzero import disks, markers_in, needs_loop, plant_markers  # noqa: F401
+from rkzero import disks, markers_in, needs_loop, plant_markers, reserve  # noqa: F401
 
 pytestmark = needs_loop
 
@@ -159,4 +159,28 @@ def test_journaled_offset_of_another_slot_restarts_from_zero(disks, tmp_path):
     assert f"the journaled offset {size} belongs to another target" in p.stderr, p.stderr[-2000:]
     assert f"({size} this run, from offset 0)" in p.stderr and "re-zeroed" not in p.stderr
     assert slot_all_zero(r["slot_b"])
+    check_result(disks, r)
+
+
+@pytest.mark.skipif(not FAULT_INJECTION, reason="needs a -Dfault-injection=true build")
+def test_reserve_restored_after_the_root_comes_back_on_another_loop_device(disks, tmp_path):
+    # Cut right after the ext4 reserve was journaled; "reboot": the root
+    # image comes back on another loop device (the old number is taken),
+    # mounted at the same place.  The resume finds the filesystem by its
+    # UUID and the sysfs name from the mount, not the journaled "loopN".
+    r = rig(disks, tmp_path)
+    orig = reserve(r["dev"])
+    p = run(["factory-reset", "--yes", "--then", "none"], root=r["root"],
+            env={"RESETKIT_FAULT": "zero:reserve-saved:1"})
+    assert p.returncode == -9, p.stderr[-800:]
+    disks.umount(r["root"])
+    disks.detach(r["dev"])
+    placeholder = disks.image("placeholder.img", 1, fs=False)
+    new, _ = disks.reattach_elsewhere(r["img"], r["dev"], occupant=placeholder)
+    r["dev"] = new
+    disks.mount(new, r["root"])
+    p = run(["factory-reset", "--resume"], root=r["root"])
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert f"reserve {orig} restored on {os.path.basename(new)}" in p.stderr, p.stderr[-2000:]
+    assert reserve(new) == orig
     check_result(disks, r)

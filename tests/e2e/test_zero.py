@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from rkzero import (FAULT_INJECTION, RK_ZERO, markers_in, needs_loop, plant_markers, run,
-                    write_config, disks)  # noqa: F401  (fixture)
+from rkzero import (FAULT_INJECTION, RK_ZERO, fs_uuid, markers_in, needs_loop, plant_markers, reserve, run,
+                    set_reserve, write_config, disks)  # noqa: F401  (fixture)
 
 pytestmark = needs_loop
 
@@ -215,7 +215,7 @@ def test_fill_killed_releases_and_recovers(disks, tmp_path):
     assert os.statvfs(mnt).f_bfree >= free0 - 16
     # the reserve was lowered, and journaled before that
     assert open(f"/sys/fs/ext4/{name}/reserved_clusters").read().strip() == "0"
-    assert state.read_text() == f"reserve {name} {orig}\n"
+    assert state.read_text() == f"reserve uuid:{fs_uuid(img)} {orig}\n"
     # a leftover named fill file (fallback path) is removed by the recovery
     (mnt / ".resetkit-fill.deadbeef").write_bytes(b"\0" * 4096)
     r = run(RK_ZERO, "recover", mnt, "/", "--state", state, check=False)
@@ -338,3 +338,79 @@ def test_offset_of_another_target_is_not_resumed(tmp_path):
     r = run(RK_ZERO, "device", img, "--chunk", str(1 << 20), "--state", state, "--verify", "none", check=False)
     assert r.returncode == 0, r.stderr
     assert "resuming" in r.stdout and f"({3 << 20} this run, from offset {1 << 20})" in r.stdout
+
+
+@pytest.mark.skipif(not FAULT_INJECTION, reason="needs -Dfault-injection=true")
+def test_reserve_recovered_by_uuid_on_another_loop_device(disks, tmp_path):
+    # The journaled ext4 reserve belongs to a filesystem, not to "loop3":
+    # after a reboot the same filesystem may be loop5, and loop3 another
+    # ext4 whose reserve must not be touched.
+    img = disks.image("fs.img", 32)
+    dev = disks.loop(img)
+    mnt = disks.mount(dev, tmp_path / "mnt")
+    orig = reserve(dev)
+    state = tmp_path / "journal"
+    env = dict(os.environ, RESETKIT_FAULT="zero:fill:2")
+    r = run(RK_ZERO, "free-space", mnt, "/", "--state", state, "--max-write", str(1 << 20), env=env, check=False)
+    assert r.returncode == -9
+    assert reserve(dev) == "0"
+    assert state.read_text() == f"reserve uuid:{fs_uuid(img)} {orig}\n"
+    disks.umount(mnt)
+    disks.detach(dev)
+    other = disks.image("other.img", 8)
+    dev2, occ = disks.reattach_elsewhere(img, dev, occupant=other)
+    if occ:
+        disks.mount(occ, tmp_path / "other")
+        other_orig = reserve(occ)
+    mnt = disks.mount(dev2, tmp_path / "mnt")
+    set_reserve(dev2, 0)        # still lowered, as after a crash without a reboot
+    r = run(RK_ZERO, "recover", mnt, "/", "--state", state, check=False)
+    assert r.returncode == 0, r.stderr
+    assert f"reserve {orig} restored on {os.path.basename(dev2)}" in r.stdout, r.stdout
+    assert reserve(dev2) == orig
+    if occ:
+        assert reserve(occ) == other_orig
+
+
+@pytest.mark.skipif(not FAULT_INJECTION, reason="needs -Dfault-injection=true")
+def test_reserve_of_another_filesystem_is_not_written(disks, tmp_path):
+    # the journal names filesystem X; the mount point now holds Y: Y's
+    # reserve is left alone, and the run says so
+    img = disks.image("fs.img", 16)
+    dev = disks.loop(img)
+    mnt = disks.mount(dev, tmp_path / "mnt")
+    state = tmp_path / "journal"
+    state.write_text("reserve uuid:0badc0de-0000-4000-8000-000000000000 7\n")
+    before = reserve(dev)
+    r = run(RK_ZERO, "recover", mnt, "/", "--state", state, check=False)
+    assert r.returncode == 0, r.stderr
+    assert "not restored: the journal names another filesystem" in r.stdout, r.stdout
+    assert reserve(dev) == before
+    # and a fill does not take the foreign value as the one to restore
+    r = run(RK_ZERO, "free-space", mnt, "/", "--state", state, "--verify", "none", check=False)
+    assert r.returncode == 0, r.stderr
+    assert f"lowered from {before} to 0" in r.stdout
+    assert reserve(dev) == before
+
+
+@pytest.mark.skipif(not FAULT_INJECTION, reason="needs -Dfault-injection=true")
+def test_fill_read_back_failure_fills_again_bounded(disks, tmp_path):
+    img = disks.image("fs.img", 16)
+    dev = disks.loop(img)
+    mnt = disks.mount(dev, tmp_path / "mnt")
+    orig = reserve(dev)
+    # one failed read: released, filled again, verified
+    env = dict(os.environ, RESETKIT_FAIL="zero:read:1=EIO")
+    r = run(RK_ZERO, "free-space", mnt, "/", "--verify", "full", env=env, check=False, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "filling again (pass 1 of at most 2 more)" in r.stdout
+    assert "filled again 1 time after a failed read-back (read error: Input/output error)" in r.stdout
+    assert "all zero" in r.stdout and "NIST SP 800-88 Clear" in r.stdout
+    # a read-back that never passes: 3 fills in all, then an honest failure
+    env = dict(os.environ, RESETKIT_FAIL="zero:read:1+=EIO", RESETKIT_FAULT_TRACE=str(tmp_path / "trace"))
+    r = run(RK_ZERO, "free-space", mnt, "/", "--verify", "full", env=env, check=False, timeout=120)
+    assert r.returncode == 1, r.stderr
+    assert "read-back still failing after 2 more fills; the fill was released" in r.stderr, r.stderr
+    assert (tmp_path / "trace").read_text().split().count("zero:release") == 3
+    assert reserve(dev) == orig
+    assert os.statvfs(mnt).f_bfree * os.statvfs(mnt).f_frsize > 8 << 20
