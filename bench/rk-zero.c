@@ -7,7 +7,7 @@
  *
  *   rk-zero device PATH [--start N] [--chunk N] [--verify sample|full|none] [--seed N] [--state FILE]
  *   rk-zero verify PATH [--verify sample|full] [--seed N]
- *   rk-zero free-space ROOT MOUNTPOINT [--verify ...] [--state FILE] [--refuse-host] [--max-write N]
+ *   rk-zero free-space ROOT MOUNTPOINT [--verify ...] [--state FILE] [--refuse-dev-of PATH] [--max-write N]
  *   rk-zero recover ROOT MOUNTPOINT --state FILE
  *   rk-zero preflight ROOT CONFIG [--slot a|b]
  *   rk-zero inactive ROOT CONFIG [--slot a|b] [--verify ...] [--state FILE] [--chunk N]
@@ -28,7 +28,8 @@
 
 struct opts {
         uint64_t start, chunk, seed, max_write;
-        bool start_set, no_verify, refuse_host;
+        bool start_set, no_verify;
+        const char *refuse_dev_of;      /* refuse the filesystem holding this path, as the engine refuses the host's / */
         enum rk_verify verify;
         const char *state;
         int slot;               /* -1: inactive */
@@ -221,13 +222,15 @@ static int cmd_free_space(const char *root, const char *mp, const struct opts *o
         struct state s = { .path = o->state };
         if (state_load(&s) < 0)
                 return RK_EXIT_FAILURE;
-        struct stat hst;
-        if (stat("/", &hst) < 0)
+        struct stat hst = {};
+        if (o->refuse_dev_of && stat(o->refuse_dev_of, &hst) < 0) {
+                fprintf(stderr, "rk-zero: %s: %s\n", o->refuse_dev_of, strerror(errno));
                 return RK_EXIT_FAILURE;
+        }
         struct rk_fill_opts fo = {
                 .verify = o->no_verify ? RK_VERIFY_SAMPLE : o->verify,
                 .seed = o->seed,
-                .refuse_dev = o->refuse_host ? hst.st_dev : 0,
+                .refuse_dev = o->refuse_dev_of ? hst.st_dev : 0,
                 .reserve_orig = s.reserve,
                 .reserve_fs = s.fs_id[0] ? s.fs_id : NULL,
                 .max_write = o->max_write,
@@ -354,7 +357,7 @@ static int usage(void) {
         fprintf(stderr,
                 "usage: rk-zero device PATH [--start N] [--chunk N] [--verify sample|full|none] [--seed N] [--state FILE]\n"
                 "       rk-zero verify PATH [--verify sample|full] [--seed N]\n"
-                "       rk-zero free-space ROOT MOUNTPOINT [--verify ...] [--state FILE] [--refuse-host] [--max-write N]\n"
+                "       rk-zero free-space ROOT MOUNTPOINT [--verify ...] [--state FILE] [--refuse-dev-of PATH] [--max-write N]\n"
                 "       rk-zero recover ROOT MOUNTPOINT --state FILE\n"
                 "       rk-zero preflight ROOT CONFIG [--slot a|b]\n"
                 "       rk-zero inactive ROOT CONFIG [--slot a|b] [--verify ...] [--state FILE] [--chunk N]\n");
@@ -369,7 +372,7 @@ int main(int argc, char **argv) {
                 { "seed", required_argument, NULL, 'S' },
                 { "state", required_argument, NULL, 'j' },
                 { "slot", required_argument, NULL, 'l' },
-                { "refuse-host", no_argument, NULL, 'H' },
+                { "refuse-dev-of", required_argument, NULL, 'H' },
                 { "max-write", required_argument, NULL, 'm' },
                 {}
         };
@@ -406,7 +409,7 @@ int main(int argc, char **argv) {
                         else if (strcmp(optarg, "b") == 0) o.slot = 1;
                         else return usage();
                         break;
-                case 'H': o.refuse_host = true; break;
+                case 'H': o.refuse_dev_of = optarg; break;
                 default: return usage();
                 }
         }

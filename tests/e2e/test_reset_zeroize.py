@@ -78,12 +78,16 @@ def test_reset_with_zeroize_leaves_no_marker(disks, tmp_path):
     check_result(disks, r)
 
 
-def test_zero_free_space_on_plain_directory_refused(tmp_path):
-    # --root on a plain directory must never fill the host's disk
-    root = build_ssr_root(tmp_path / "root")
+def test_zero_free_space_on_plain_directory_refused(disks, tmp_path):
+    # --root on a plain directory must never fill the disk that holds it.
+    # The directory lies inside a 16 MiB mount the test owns: were the
+    # refusal ever lost, only that image could fill, never the host's disk.
+    outer = disks.mount(disks.loop(disks.image("outer.img", 16)), tmp_path / "outer")
+    root = build_ssr_root(outer / "root")
     p = run(["factory-reset", "--yes", "--then", "none"], root=root)
     assert p.returncode == 6, p.stderr
-    assert "not a mount point" in p.stderr or "mount point" in p.stderr
+    assert "zero-free-space /: refused: not a mount point inside the root" in p.stderr, p.stderr
+    assert "preflight failed; nothing changed" in p.stderr
     assert (root / "var/lib/128technology/t128-running.json").exists()
 
 

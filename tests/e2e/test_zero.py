@@ -59,7 +59,12 @@ def test_inactive_block_slot_zeroed_markers_gone(rig):
     r = zero(rig, "inactive", rig["root"], c, "--verify", "full")
     assert r.returncode == 0, r.stderr
     assert "target slot b" in r.stdout and "auto: it backs the root" in r.stdout
-    assert "method BLKZEROOUT" in r.stdout or "O_DIRECT" in r.stdout
+    # BLKZEROOUT on every block device; whether the device did the work
+    # (WRITE ZEROES) or the kernel wrote zero pages is what its queue says
+    wz = int(open(f"/sys/block/{os.path.basename(b_dev)}/queue/write_zeroes_max_bytes").read())
+    want = ("method BLKZEROOUT (the device's WRITE ZEROES)" if wz > 0 else
+            "method BLKZEROOUT (the kernel writes zero pages: the device has no WRITE ZEROES)")
+    assert want in r.stdout, r.stdout
     assert "NIST SP 800-88 Clear" in r.stdout and "all zero" in r.stdout
     assert "2 grubenv key(s), 1 file(s) removed" in r.stdout
     # the active slot stays bootable
@@ -141,15 +146,30 @@ def test_refused_missing_slot(rig):
 
 
 def test_refused_free_space_not_a_mount_point(rig, tmp_path):
-    plain = tmp_path / "plainroot"
+    # Every target lies inside the test's own 24 MiB mount: were a refusal
+    # ever lost, the fill could only fill that image, never the host's disk.
+    plain = rig["root"] / "plainroot"
     (plain / "data").mkdir(parents=True)
     for root, path in ((plain, "/"), (plain, "/data"), (rig["root"], "/boot")):
         r = zero(rig, "free-space", root, path)
         assert r.returncode == REFUSED, (root, path, r.stderr)
-        assert "not a mount point inside the root" in r.stderr
-    # a mount point that is the host's own root filesystem is refused too
-    r = zero(rig, "free-space", "/", "/", "--refuse-host", "--verify", "none")
-    assert r.returncode == REFUSED and "host's root filesystem" in r.stderr
+        assert f"zero-free-space {path}: refused: not a mount point inside the root" in r.stderr
+        assert "nothing changed" in r.stderr
+    assert not list(rig["root"].rglob(".resetkit-fill*"))
+
+
+def test_refused_free_space_on_the_hosts_root_filesystem(rig, tmp_path):
+    # The engine refuses the filesystem of the host's / under --root (it
+    # passes that st_dev); rk-zero's --refuse-dev-of plays the host's /
+    # with a mount the test owns, so nothing is ever aimed at the real /.
+    inner = rig["disks"].mount(rig["disks"].loop(rig["disks"].image("inner.img", 8)), rig["root"] / "inner")
+    r = zero(rig, "free-space", rig["root"], "/inner", "--refuse-dev-of", inner, "--verify", "none")
+    assert r.returncode == REFUSED, r.stderr
+    assert "zero-free-space /inner: refused: it is the host's root filesystem (device" in r.stderr
+    assert "nothing changed" in r.stderr
+    # the same mount without the refusal is zeroed: the rule, not the path, refused it
+    r = zero(rig, "free-space", rig["root"], "/inner", "--verify", "none")
+    assert r.returncode == 0, r.stderr
 
 
 def test_free_space_markers_gone(disks, tmp_path):

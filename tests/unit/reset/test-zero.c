@@ -9,6 +9,8 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "util.h"
@@ -419,7 +421,15 @@ static void test_refuses_other_types(void **state) {
 
 static void test_free_space_refuses_plain_directory(void **state) {
         /* tmpdir lies on whatever holds /tmp: not a mount point inside
-         * the root, so nothing may be filled */
+         * the root, so nothing may be filled.  Were a refusal ever lost,
+         * RLIMIT_FSIZE keeps the fill to 1 MiB per file instead of the
+         * host's disk (EFBIG ends a fill like ENOSPC). */
+        struct rlimit old, lim;
+        assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+        lim = old;
+        lim.rlim_cur = 1 << 20;
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+        void (*old_sig)(int) = signal(SIGXFSZ, SIG_IGN);
         char err[512] = "";
         int rfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         assert_true(rfd >= 0);
@@ -434,6 +444,8 @@ static void test_free_space_refuses_plain_directory(void **state) {
         assert_int_equal(rk_zero_free_space(rfd, "/../..", &o, NULL, &st, err, sizeof err), -EXDEV);
         assert_int_equal(st.bytes, 0);
         close(rfd);
+        signal(SIGXFSZ, old_sig);
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
 }
 
 static int setup(void **state) {
