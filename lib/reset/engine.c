@@ -230,6 +230,7 @@ static void zero_repass(void *userdata, unsigned pass, const char *why) {
         rk_progress_end(&e->bar, rk_now_ns());
         rk_warn(e->log, "zero-partition: read-back failed: %s; zeroing it again from offset 0 (pass %u of at most %u more)",
                 why, pass, RK_ZERO_REPASS_MAX);
+        rk_progress_start(&e->bar, STDERR_FILENO, e->o->progress, "zero slot again", 0, 0, rk_now_ns());
 }
 
 static void zero_fill_repass(void *userdata, unsigned pass, const char *why) {
@@ -237,6 +238,7 @@ static void zero_fill_repass(void *userdata, unsigned pass, const char *why) {
         rk_progress_end(&e->bar, rk_now_ns());
         rk_warn(e->log, "zero-free-space: read-back failed: %s; the fill was released, filling again (pass %u of at most %u more)",
                 why, pass, RK_ZERO_REPASS_MAX);
+        rk_progress_start(&e->bar, STDERR_FILENO, e->o->progress, "zero free space again", 0, 0, rk_now_ns());
 }
 
 static void zero_progress(void *userdata, uint64_t done, uint64_t total) {
@@ -369,9 +371,12 @@ static int plan_zero_free_space(struct engine *e, const struct rk_mf_entry *en, 
                         rk_warn(e->log, "zero-free-space %s: interrupted fill cleaned up (%u leftover fill files removed); "
                                 "the journaled ext4 reserve %lld was not restored: the journal names %s, the mount holds %s",
                                 en->path, rec.removed, (long long) e->j.reserve_orig, e->j.reserve_fs, rec.fs_id);
-                else
+                else if (rec.reserve_restored)
                         rk_info(e->log, "zero-free-space %s: interrupted fill cleaned up (%u leftover fill files removed; ext4 reserve %lld restored on %s)",
                                 en->path, rec.removed, (long long) e->j.reserve_orig, rec.fs_name);
+                else
+                        rk_info(e->log, "zero-free-space %s: interrupted fill cleaned up (%u leftover fill files removed)",
+                                en->path, rec.removed);
         }
         struct rk_fill_opts fo = {
                 .verify = ctx->cfg.verify,
