@@ -7,7 +7,7 @@
  *
  *   rk-zero device PATH [--start N] [--chunk N] [--verify sample|full|none] [--seed N] [--state FILE]
  *   rk-zero verify PATH [--verify sample|full] [--seed N]
- *   rk-zero free-space ROOT MOUNTPOINT [--verify ...] [--state FILE] [--refuse-host] [--max-write N]
+ *   rk-zero free-space ROOT MOUNTPOINT [--verify ...] [--state FILE] [--refuse-dev-of PATH] [--max-write N]
  *   rk-zero recover ROOT MOUNTPOINT --state FILE
  *   rk-zero preflight ROOT CONFIG [--slot a|b]
  *   rk-zero inactive ROOT CONFIG [--slot a|b] [--verify ...] [--state FILE] [--chunk N]
@@ -28,7 +28,8 @@
 
 struct opts {
         uint64_t start, chunk, seed, max_write;
-        bool start_set, no_verify, refuse_host;
+        bool start_set, no_verify;
+        const char *refuse_dev_of;      /* refuse the filesystem holding this path, as the engine refuses the host's / */
         enum rk_verify verify;
         const char *state;
         int slot;               /* -1: inactive */
@@ -38,7 +39,8 @@ struct state {
         const char *path;
         uint64_t offset;
         bool have_offset;
-        char fs_name[64];
+        char target[RK_ZERO_ID_MAX];    /* what offset belongs to, "" none */
+        char fs_id[RK_FS_ID_MAX];
         int64_t reserve;
 };
 
@@ -49,16 +51,21 @@ static int state_load(struct state *s) {
         _cleanup_fclose_ FILE *f = fopen(s->path, "re");
         if (!f)
                 return errno == ENOENT ? 0 : -errno;
-        char line[256];
+        char line[512];
         while (fgets(line, sizeof line, f)) {
+                if (rk_startswith(line, "target ")) {
+                        line[strcspn(line, "\n")] = 0;
+                        snprintf(s->target, sizeof s->target, "%.*s", (int) sizeof s->target - 1, line + 7);
+                        continue;
+                }
                 unsigned long long v;
                 long long rv;
-                char name[64];
+                char name[RK_FS_ID_MAX];
                 if (sscanf(line, "offset %llu", &v) == 1) {
                         s->offset = v;
                         s->have_offset = true;
-                } else if (sscanf(line, "reserve %63s %lld", name, &rv) == 2) {
-                        snprintf(s->fs_name, sizeof s->fs_name, "%s", name);
+                } else if (sscanf(line, "reserve %79s %lld", name, &rv) == 2) {
+                        snprintf(s->fs_id, sizeof s->fs_id, "%s", name);
                         s->reserve = rv;
                 }
         }
@@ -74,12 +81,14 @@ static int state_save(const struct state *s) {
         _cleanup_close_ int dfd = open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return -errno;
-        char buf[256];
+        char buf[1024];
         int n = 0;
         if (s->have_offset)
                 n += snprintf(buf + n, sizeof buf - (size_t) n, "offset %llu\n", (unsigned long long) s->offset);
+        if (s->have_offset && s->target[0])
+                n += snprintf(buf + n, sizeof buf - (size_t) n, "target %s\n", s->target);
         if (s->reserve >= 0)
-                n += snprintf(buf + n, sizeof buf - (size_t) n, "reserve %s %lld\n", s->fs_name, (long long) s->reserve);
+                n += snprintf(buf + n, sizeof buf - (size_t) n, "reserve %s %lld\n", s->fs_id, (long long) s->reserve);
         return rk_write_atomic_at(dfd, basename(b), buf, (size_t) n, 0600);
 }
 
@@ -95,34 +104,28 @@ static int on_checkpoint(void *userdata, uint64_t offset) {
         return state_save(c->state);
 }
 
-static int on_save_reserve(void *userdata, const char *fs_name, uint64_t value) {
+static int on_save_reserve(void *userdata, const char *fs_id, uint64_t value) {
         struct cb *c = userdata;
-        snprintf(c->state->fs_name, sizeof c->state->fs_name, "%s", fs_name);
+        snprintf(c->state->fs_id, sizeof c->state->fs_id, "%s", fs_id);
         c->state->reserve = (int64_t) value;
         return state_save(c->state);
+}
+
+static void on_repass(void *userdata, unsigned pass, const char *why) {
+        printf("read-back failed: %s; zeroing it again from offset 0 (pass %u of at most %u more)\n",
+               why, pass, RK_ZERO_REPASS_MAX);
+        fflush(stdout);
+}
+
+static void on_fill_repass(void *userdata, unsigned pass, const char *why) {
+        printf("read-back failed: %s; the fill was released, filling again (pass %u of at most %u more)\n",
+               why, pass, RK_ZERO_REPASS_MAX);
+        fflush(stdout);
 }
 
 static void on_progress(void *userdata, uint64_t done, uint64_t total) {
         struct cb *c = userdata;
         rk_progress_update(&c->bar, done, total, rk_now_ns());
-}
-
-static int verify_and_report(int fd, uint64_t size, const struct opts *o, struct rk_zero_stats *st, const char *what) {
-        char err[1024] = "", line[2048];
-        int r = 0;
-        if (!o->no_verify) {
-                struct cb c = {};
-                rk_progress_start(&c.bar, STDERR_FILENO, isatty(STDERR_FILENO), "verify", 0, 0, rk_now_ns());
-                r = rk_zero_verify(fd, size, o->verify, o->seed, on_progress, &c, &st->verify, err, sizeof err);
-                rk_progress_end(&c.bar, rk_now_ns());
-        }
-        rk_zero_describe(st, what, line, sizeof line);
-        printf("%s\n", line);
-        if (r < 0) {
-                fprintf(stderr, "rk-zero: %s: %s\n", what, err);
-                return RK_EXIT_FAILURE;
-        }
-        return RK_EXIT_OK;
 }
 
 static int zero_fd(int fd, const char *what, const struct opts *o) {
@@ -133,11 +136,23 @@ static int zero_fd(int fd, const char *what, const struct opts *o) {
                 fprintf(stderr, "rk-zero: %s: %s\n", o->state, strerror(-r));
                 return RK_EXIT_FAILURE;
         }
-        uint64_t start = o->start_set ? o->start : s.have_offset ? s.offset : 0;
+        char id[RK_ZERO_ID_MAX], why[2 * RK_ZERO_ID_MAX + 160] = "";
+        r = rk_zero_target_id(fd, id, sizeof id);
+        if (r < 0) {
+                fprintf(stderr, "rk-zero: %s: cannot identify it: %s\n", what, strerror(-r));
+                return RK_EXIT_FAILURE;
+        }
+        uint64_t start = o->start_set ? o->start
+                : rk_zero_resume_offset(s.have_offset ? s.offset : 0, s.target[0] ? s.target : NULL, id, why, sizeof why);
+        if (why[0])
+                printf("%s\n", why);
         if (start > 0)
                 printf("resuming %s at offset %llu\n", what, (unsigned long long) start);
+        snprintf(s.target, sizeof s.target, "%s", id);
         struct cb c = { .state = &s };
-        struct rk_zero_ops ops = { .checkpoint = on_checkpoint, .progress = on_progress, .userdata = &c };
+        struct rk_zero_ops ops = {
+                .checkpoint = on_checkpoint, .repass = on_repass, .progress = on_progress, .userdata = &c,
+        };
         struct rk_zero_stats st;
         bool blk;
         uint64_t size;
@@ -147,13 +162,19 @@ static int zero_fd(int fd, const char *what, const struct opts *o) {
                 return RK_EXIT_FAILURE;
         }
         rk_progress_start(&c.bar, STDERR_FILENO, isatty(STDERR_FILENO), "zero", start, size, rk_now_ns());
-        r = rk_zero_device(fd, start, o->chunk, &ops, &st, err, sizeof err);
+        if (o->no_verify)
+                r = rk_zero_device(fd, start, o->chunk, &ops, &st, err, sizeof err);
+        else
+                r = rk_zero_device_verified(fd, start, o->chunk, o->verify, o->seed, &ops, &st, err, sizeof err);
         rk_progress_end(&c.bar, rk_now_ns());
+        char line[2048];
+        rk_zero_describe(&st, what, line, sizeof line);
+        printf("%s\n", line);
         if (r < 0) {
                 fprintf(stderr, "rk-zero: %s: %s\n", what, err);
                 return RK_EXIT_FAILURE;
         }
-        return verify_and_report(fd, st.size, o, &st, what);
+        return RK_EXIT_OK;
 }
 
 static int cmd_device(const char *path, const struct opts *o) {
@@ -201,18 +222,23 @@ static int cmd_free_space(const char *root, const char *mp, const struct opts *o
         struct state s = { .path = o->state };
         if (state_load(&s) < 0)
                 return RK_EXIT_FAILURE;
-        struct stat hst;
-        if (stat("/", &hst) < 0)
+        struct stat hst = {};
+        if (o->refuse_dev_of && stat(o->refuse_dev_of, &hst) < 0) {
+                fprintf(stderr, "rk-zero: %s: %s\n", o->refuse_dev_of, strerror(errno));
                 return RK_EXIT_FAILURE;
+        }
         struct rk_fill_opts fo = {
                 .verify = o->no_verify ? RK_VERIFY_SAMPLE : o->verify,
                 .seed = o->seed,
-                .refuse_dev = o->refuse_host ? hst.st_dev : 0,
+                .refuse_dev = o->refuse_dev_of ? hst.st_dev : 0,
                 .reserve_orig = s.reserve,
+                .reserve_fs = s.fs_id[0] ? s.fs_id : NULL,
                 .max_write = o->max_write,
         };
         struct cb c = { .state = &s };
-        struct rk_fill_ops ops = { .save_reserve = on_save_reserve, .progress = on_progress, .userdata = &c };
+        struct rk_fill_ops ops = {
+                .save_reserve = on_save_reserve, .repass = on_fill_repass, .progress = on_progress, .userdata = &c,
+        };
         struct rk_fill_stats st;
         char err[1024] = "", line[2048];
         rk_progress_start(&c.bar, STDERR_FILENO, isatty(STDERR_FILENO), "fill", 0, 0, rk_now_ns());
@@ -241,12 +267,19 @@ static int cmd_recover(const char *root, const char *mp, const struct opts *o) {
         if (state_load(&s) < 0)
                 return RK_EXIT_FAILURE;
         char err[1024] = "";
-        int r = rk_fill_recover(rfd, mp, s.fs_name, s.reserve, err, sizeof err);
+        struct rk_fill_recovery rec;
+        int r = rk_fill_recover(rfd, mp, s.fs_id, s.reserve, &rec, err, sizeof err);
         if (r < 0) {
                 fprintf(stderr, "rk-zero: %s\n", err);
                 return RK_EXIT_FAILURE;
         }
-        printf("recovered %s: removed %d leftover fill file(s)%s\n", mp, r, s.reserve >= 0 ? ", reserve restored" : "");
+        printf("recovered %s: removed %u leftover fill file(s)", mp, rec.removed);
+        if (rec.reserve_restored)
+                printf(", reserve %lld restored on %s", (long long) s.reserve, rec.fs_name);
+        else if (rec.reserve_foreign)
+                printf(", reserve %lld not restored: the journal names another filesystem (%s; mounted: %s)",
+                       (long long) s.reserve, s.fs_id, rec.fs_id);
+        printf("\n");
         return RK_EXIT_OK;
 }
 
@@ -324,7 +357,7 @@ static int usage(void) {
         fprintf(stderr,
                 "usage: rk-zero device PATH [--start N] [--chunk N] [--verify sample|full|none] [--seed N] [--state FILE]\n"
                 "       rk-zero verify PATH [--verify sample|full] [--seed N]\n"
-                "       rk-zero free-space ROOT MOUNTPOINT [--verify ...] [--state FILE] [--refuse-host] [--max-write N]\n"
+                "       rk-zero free-space ROOT MOUNTPOINT [--verify ...] [--state FILE] [--refuse-dev-of PATH] [--max-write N]\n"
                 "       rk-zero recover ROOT MOUNTPOINT --state FILE\n"
                 "       rk-zero preflight ROOT CONFIG [--slot a|b]\n"
                 "       rk-zero inactive ROOT CONFIG [--slot a|b] [--verify ...] [--state FILE] [--chunk N]\n");
@@ -339,7 +372,7 @@ int main(int argc, char **argv) {
                 { "seed", required_argument, NULL, 'S' },
                 { "state", required_argument, NULL, 'j' },
                 { "slot", required_argument, NULL, 'l' },
-                { "refuse-host", no_argument, NULL, 'H' },
+                { "refuse-dev-of", required_argument, NULL, 'H' },
                 { "max-write", required_argument, NULL, 'm' },
                 {}
         };
@@ -376,7 +409,7 @@ int main(int argc, char **argv) {
                         else if (strcmp(optarg, "b") == 0) o.slot = 1;
                         else return usage();
                         break;
-                case 'H': o.refuse_host = true; break;
+                case 'H': o.refuse_dev_of = optarg; break;
                 default: return usage();
                 }
         }

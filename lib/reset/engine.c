@@ -215,14 +215,30 @@ static int zero_checkpoint(void *userdata, uint64_t offset) {
         return rk_journal_save(e->ctx->root.fd, e->ctx->cfg.journal, &e->j);
 }
 
-static int zero_save_reserve(void *userdata, const char *fs_name, uint64_t value) {
+static int zero_save_reserve(void *userdata, const char *fs_id, uint64_t value) {
         struct engine *e = userdata;
         /* Before ext4's reserve is lowered: a crash must be able to put the
-         * original value back. */
-        if (rk_free_and_strdup(&e->j.reserve_fs, fs_name) < 0)
+         * original value back, on this filesystem (by identity) only. */
+        if (rk_free_and_strdup(&e->j.reserve_fs, fs_id) < 0)
                 return -ENOMEM;
         e->j.reserve_orig = (int64_t) value;
         return rk_journal_save(e->ctx->root.fd, e->ctx->cfg.journal, &e->j);
+}
+
+static void zero_repass(void *userdata, unsigned pass, const char *why) {
+        struct engine *e = userdata;
+        rk_progress_end(&e->bar, rk_now_ns());
+        rk_warn(e->log, "zero-partition: read-back failed: %s; zeroing it again from offset 0 (pass %u of at most %u more)",
+                why, pass, RK_ZERO_REPASS_MAX);
+        rk_progress_start(&e->bar, STDERR_FILENO, e->o->progress, "zero slot again", 0, 0, rk_now_ns());
+}
+
+static void zero_fill_repass(void *userdata, unsigned pass, const char *why) {
+        struct engine *e = userdata;
+        rk_progress_end(&e->bar, rk_now_ns());
+        rk_warn(e->log, "zero-free-space: read-back failed: %s; the fill was released, filling again (pass %u of at most %u more)",
+                why, pass, RK_ZERO_REPASS_MAX);
+        rk_progress_start(&e->bar, STDERR_FILENO, e->o->progress, "zero free space again", 0, 0, rk_now_ns());
 }
 
 static void zero_progress(void *userdata, uint64_t done, uint64_t total) {
@@ -242,7 +258,7 @@ static dev_t host_root_dev(struct engine *e) {
 static int plan_zero_partition(struct engine *e, const struct rk_mf_entry *en, json_object *item, bool dry) {
         struct rk_ctx *ctx = e->ctx;
         struct rk_slots slots;
-        char err[1024] = "", line[1024];
+        char err[1024] = "", line[2048];
         if (!ctx->cfg.slot[0].device && !ctx->cfg.slot[1].device) {
                 /* A device without A/B slots has no inactive partition: say
                  * so in the plan and the log instead of refusing the whole
@@ -283,29 +299,50 @@ static int plan_zero_partition(struct engine *e, const struct rk_mf_entry *en, j
                 rk_slots_done(&slots);
                 return rk_log_errno(e->log, fd, "zero-partition: %s", err);
         }
-        struct rk_zero_ops ops = { .checkpoint = zero_checkpoint, .progress = zero_progress, .userdata = e };
+        /* The journaled offset counts only on the target it was zeroed
+         * on: a slot path that resolves to another device or image after a
+         * reboot starts again from 0.  The identity goes into the journal
+         * with the first checkpoint. */
+        char id[RK_ZERO_ID_MAX], why[2 * RK_ZERO_ID_MAX + 160];
+        r = rk_zero_target_id(fd, id, sizeof id);
+        if (r < 0) {
+                rk_slots_done(&slots);
+                return rk_log_errno(e->log, r, "zero-partition: cannot identify %s: %s", sl->resolved, strerror(-r));
+        }
+        e->j.offset = rk_zero_resume_offset(e->j.offset, e->j.offset_target, id, why, sizeof why);
+        if (why[0])
+                rk_notice(e->log, "zero-partition: %s", why);
+        if (rk_free_and_strdup(&e->j.offset_target, id) < 0) {
+                rk_slots_done(&slots);
+                return -ENOMEM;
+        }
+        struct rk_zero_ops ops = {
+                .checkpoint = zero_checkpoint, .repass = zero_repass, .progress = zero_progress, .userdata = e,
+        };
         struct rk_zero_stats st = {};
         _cleanup_free_ char *label = NULL;
         if (asprintf(&label, "zero slot %c", sl->name) < 0)
                 label = NULL;
         rk_progress_start(&e->bar, STDERR_FILENO, e->o->progress, label ? label : "zero slot",
                           e->j.offset, sl->size, rk_now_ns());
-        r = rk_zero_device(fd, e->j.offset, 0, &ops, &st, err, sizeof err);
+        /* "verified" only after reading back what the device holds now: a
+         * failed read-back zeroes the slot again from its start */
+        r = rk_zero_device_verified(fd, e->j.offset, 0, ctx->cfg.verify, rk_now_ns(), &ops, &st, err, sizeof err);
         rk_progress_end(&e->bar, rk_now_ns());
-        if (r >= 0)
-                r = rk_zero_verify(fd, st.size, ctx->cfg.verify, rk_now_ns(), NULL, NULL, &st.verify, err, sizeof err);
         rk_zero_describe(&st, sl->resolved ? sl->resolved : sl->config, line, sizeof line);
         rk_slots_done(&slots);
         if (r < 0)
                 return rk_log_errno(e->log, r, "zero-partition: %s; %s", err, line);
         rk_info(e->log, "zero-partition: %s", line);
         json_object_object_add(item, "zeroed-bytes", json_object_new_int64((int64_t) st.written));
+        free(e->j.offset_target);       /* the step is done: no offset to tie */
+        e->j.offset_target = NULL;
         return 0;
 }
 
 static int plan_zero_free_space(struct engine *e, const struct rk_mf_entry *en, json_object *item, bool dry) {
         struct rk_ctx *ctx = e->ctx;
-        char err[1024] = "", line[1024];
+        char err[1024] = "", line[2048];
         dev_t refuse = host_root_dev(e);
         if (dry) {
                 _cleanup_close_ int fd = rk_fill_open_mount(ctx->root.fd, en->path, refuse, err, sizeof err);
@@ -321,21 +358,36 @@ static int plan_zero_free_space(struct engine *e, const struct rk_mf_entry *en, 
         if (e->j.reserve_fs) {
                 /* Resume after a crash inside this step: the fill file died
                  * with the process (O_TMPFILE) or is removed here, and the
-                 * ext4 reserve goes back before the fill starts again. */
-                int r = rk_fill_recover(ctx->root.fd, en->path, e->j.reserve_fs, e->j.reserve_orig, err, sizeof err);
+                 * ext4 reserve goes back before the fill starts again — on
+                 * the filesystem the journal names, found by its identity
+                 * and its sysfs name now, whatever it was called before. */
+                struct rk_fill_recovery rec;
+                int r = rk_fill_recover(ctx->root.fd, en->path, e->j.reserve_fs, e->j.reserve_orig, &rec,
+                                        err, sizeof err);
                 if (r < 0)
                         return rk_log_errno(e->log, r, "zero-free-space %s: recovering the interrupted fill: %s",
                                             en->path, err);
-                rk_info(e->log, "zero-free-space %s: interrupted fill cleaned up (%d leftover files, reserve %lld restored)",
-                        en->path, r, (long long) e->j.reserve_orig);
+                if (rec.reserve_foreign)
+                        rk_warn(e->log, "zero-free-space %s: interrupted fill cleaned up (%u leftover fill files removed); "
+                                "the journaled ext4 reserve %lld was not restored: the journal names %s, the mount holds %s",
+                                en->path, rec.removed, (long long) e->j.reserve_orig, e->j.reserve_fs, rec.fs_id);
+                else if (rec.reserve_restored)
+                        rk_info(e->log, "zero-free-space %s: interrupted fill cleaned up (%u leftover fill files removed; ext4 reserve %lld restored on %s)",
+                                en->path, rec.removed, (long long) e->j.reserve_orig, rec.fs_name);
+                else
+                        rk_info(e->log, "zero-free-space %s: interrupted fill cleaned up (%u leftover fill files removed)",
+                                en->path, rec.removed);
         }
         struct rk_fill_opts fo = {
                 .verify = ctx->cfg.verify,
                 .seed = rk_now_ns(),
                 .refuse_dev = refuse,
                 .reserve_orig = e->j.reserve_fs ? e->j.reserve_orig : -1,
+                .reserve_fs = e->j.reserve_fs,
         };
-        struct rk_fill_ops ops = { .save_reserve = zero_save_reserve, .progress = zero_progress, .userdata = e };
+        struct rk_fill_ops ops = {
+                .save_reserve = zero_save_reserve, .repass = zero_fill_repass, .progress = zero_progress, .userdata = e,
+        };
         struct rk_fill_stats st = {};
         _cleanup_free_ char *label = NULL;
         if (asprintf(&label, "zero free %s", en->path) < 0)

@@ -19,6 +19,8 @@ void rk_journal_free(struct rk_journal *j) {
         rk_manifest_free(&j->plan);
         free(j->then);
         free(j->reserve_fs);
+        /* zeroing identity */
+        free(j->offset_target);
         rk_journal_init(j);
 }
 
@@ -64,6 +66,9 @@ int rk_journal_format(const struct rk_journal *j, char **ret) {
                 json_object_array_add(entries, e);
         }
         json_object_object_add(o, "entries", entries);
+        /* zeroing identity */
+        if (j->offset_target)
+                json_object_object_add(o, "offset-target", json_object_new_string(j->offset_target));
         const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
         if (!s || !(*ret = malloc(strlen(s) + 2)))
                 return -ENOMEM;
@@ -167,6 +172,11 @@ int rk_journal_parse(struct rk_journal *j, const char *text, char *err, size_t e
                 if (!(j->reserve_fs = strdup(rpath)))
                         return -ENOMEM;
         }
+        /* zeroing identity: optional (an older journal has none, and its
+         * offset is then not trusted) */
+        const char *target;
+        if (get_string(o, "offset-target", &target) == 0 && !(j->offset_target = strdup(target)))
+                return -ENOMEM;
         return 0;
 }
 

@@ -26,7 +26,14 @@ struct rk_journal {
         size_t next;                    /* index of the first entry not completed */
         uint64_t offset;                /* inside entry `next`: bytes already zeroed */
         int64_t reserve_orig;         /* ext4 reserved_clusters to restore, -1: none */
-        char *reserve_fs;               /* its ext4 sysfs name (/sys/fs/ext4/NAME) */
+        char *reserve_fs;               /* the filesystem it belongs to, by stable identity
+                                         * (rk_fs_identity(): its UUID), never by the kernel's
+                                         * name: the sysfs name is found from the mount at resume */
+
+        /* ---- zeroing identity (SPEC §3 "Every claim is checked") ---- */
+        char *offset_target;            /* rk_zero_target_id() of the device or image that
+                                         * `offset` was zeroed on; a resume on anything else
+                                         * starts from 0.  NULL: none recorded */
 };
 
 void rk_journal_init(struct rk_journal *j);

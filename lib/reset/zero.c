@@ -4,7 +4,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/loop.h>
 #include <linux/magic.h>
+#include <linux/types.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -48,6 +50,11 @@ static int set_direct(int fd, bool on) {
         return fcntl(fd, F_SETFL, fl) < 0 ? -errno : 0;
 }
 
+static bool is_direct(int fd) {
+        int fl = fcntl(fd, F_GETFL);
+        return fl >= 0 && (fl & O_DIRECT);
+}
+
 /* Offset of the first nonzero byte in buf, or len. */
 static size_t first_nonzero(const uint8_t *buf, size_t len) {
         size_t i = 0;
@@ -71,6 +78,245 @@ static uint64_t splitmix64(uint64_t *s) {
 }
 
 static uint64_t div_up(uint64_t a, uint64_t b) { return a / b + (a % b != 0); }
+
+/* Every write, read, flush and ioctl of zeroing stands behind an RK_FAIL
+ * point (fault.h), so a test can make exactly that operation fail with the
+ * errno it chooses: RESETKIT_FAIL=zero:write:1+=EINVAL is a device that
+ * refuses every write.  In a normal build the points are the constant 0. */
+static ssize_t z_pwrite(int fd, const void *buf, size_t len, uint64_t off) {
+        int f = RK_FAIL("zero:write");
+        if (f < 0) {
+                errno = -f;
+                return -1;
+        }
+        return pwrite(fd, buf, len, (off_t) off);
+}
+
+static ssize_t z_pread(int fd, void *buf, size_t len, uint64_t off) {
+        int f = RK_FAIL("zero:read");
+        if (f < 0) {
+                errno = -f;
+                return -1;
+        }
+        return pread(fd, buf, len, (off_t) off);
+}
+
+static int z_fdatasync(int fd) {
+        int f = RK_FAIL("zero:fsync");
+        if (f < 0)
+                return f;
+        return fdatasync(fd) < 0 ? -errno : 0;
+}
+
+/* point: "zero:zeroout", "zero:fitrim" */
+static int z_ioctl(int fd, unsigned long req, void *arg, const char *point) {
+        int f = RK_FAIL(point);
+        if (f < 0)
+                return f;
+        return ioctl(fd, req, arg) < 0 ? -errno : 0;
+}
+
+/* ---- stable identity ---- */
+
+#ifndef FS_IOC_GETFSUUID
+struct fsuuid2 {
+        __u8 len;
+        __u8 uuid[16];
+};
+#define FS_IOC_GETFSUUID _IOR(0x15, 0, struct fsuuid2)
+#endif
+
+int rk_fs_identity(int fd, char *buf, size_t len) {
+        struct fsuuid2 u = {};
+        static const uint8_t nil[16] = {};
+        /* a nil UUID (some images are made without one) identifies nothing */
+        if (ioctl(fd, FS_IOC_GETFSUUID, &u) == 0 && u.len == 16 && memcmp(u.uuid, nil, 16) != 0) {
+                const uint8_t *b = u.uuid;
+                snprintf(buf, len, "uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                         b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+                         b[14], b[15]);
+                return 0;
+        }
+        struct statfs sfs;
+        if (fstatfs(fd, &sfs) < 0)
+                return -errno;
+        unsigned a = (unsigned) sfs.f_fsid.__val[0], b = (unsigned) sfs.f_fsid.__val[1];
+        if (a == 0 && b == 0)
+                return -EOPNOTSUPP;
+        snprintf(buf, len, "fsid:%08x%08x", a, b);
+        return 0;
+}
+
+/* One line of a sysfs file, blanks turned into '_' (an identity is one
+ * token); false when missing or empty. */
+static bool sysfs_token(const char *path, const char *key, char *buf, size_t len) {
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        char line[256];
+        if (!f)
+                return false;
+        while (fgets(line, sizeof line, f)) {
+                char *v = line;
+                if (key) {
+                        if (!rk_startswith(line, key))
+                                continue;
+                        v = line + strlen(key);
+                }
+                v[strcspn(v, "\n")] = 0;
+                if (!*v)
+                        return false;
+                for (char *c = v; *c; c++)
+                        if ((unsigned char) *c <= ' ')
+                                *c = '_';
+                size_t vl = strlen(v) < len ? strlen(v) : len - 1;
+                memcpy(buf, v, vl);
+                buf[vl] = 0;
+                return true;
+        }
+        return false;
+}
+
+static bool disk_stable_id(const char *dir, char *buf, size_t len) {
+        static const char *const files[] = { "wwid", "device/wwid", "serial", "device/serial" };
+        for (size_t i = 0; i < RK_ELEMENTSOF(files); i++) {
+                char p[PATH_MAX], v[200];
+                snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+                if (sysfs_token(p, NULL, v, sizeof v)) {
+                        snprintf(buf, len, "%s:%s", i < 2 ? "wwid" : "serial", v);
+                        return true;
+                }
+        }
+        return false;
+}
+
+static bool block_stable_id(int fd, dev_t rdev, char *buf, size_t len) {
+        char link[64], v[200], p[PATH_MAX + 32];
+        snprintf(link, sizeof link, "/sys/dev/block/%u:%u", major(rdev), minor(rdev));
+        _cleanup_free_ char *dir = realpath(link, NULL);
+        if (!dir)
+                return false;
+        snprintf(p, sizeof p, "%s/dm/uuid", dir);
+        if (sysfs_token(p, NULL, v, sizeof v)) {
+                snprintf(buf, len, "dm-uuid:%s", v);
+                return true;
+        }
+        snprintf(p, sizeof p, "%s/uevent", dir);
+        if (sysfs_token(p, "PARTUUID=", v, sizeof v)) {
+                snprintf(buf, len, "partuuid:%s", v);
+                return true;
+        }
+        struct loop_info64 li;
+        if (ioctl(fd, LOOP_GET_STATUS64, &li) == 0) {
+                /* the backing file by its filesystem's number and inode,
+                 * as the kernel reports them (no fd on the file to ask for
+                 * its UUID) */
+                snprintf(buf, len, "loop-file:%u:%u:%llu@%llu", major((dev_t) li.lo_device),
+                         minor((dev_t) li.lo_device), (unsigned long long) li.lo_inode,
+                         (unsigned long long) li.lo_offset);
+                return true;
+        }
+        snprintf(p, sizeof p, "%s/partition", dir);
+        if (access(p, F_OK) == 0) {
+                char start[32];
+                snprintf(p, sizeof p, "%s/start", dir);
+                if (!sysfs_token(p, NULL, start, sizeof start))
+                        return false;
+                snprintf(p, sizeof p, "%s/..", dir);
+                if (!disk_stable_id(p, v, sizeof v))
+                        return false;
+                snprintf(buf, len, "%s@%s", v, start);
+                return true;
+        }
+        return disk_stable_id(dir, buf, len);
+}
+
+int rk_zero_target_id(int fd, char *buf, size_t len) {
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISREG(st.st_mode)) {
+                char fs[80];
+                if (rk_fs_identity(fd, fs, sizeof fs) < 0)
+                        snprintf(fs, sizeof fs, "none");
+                snprintf(buf, len, "file fs=%s dev=%u:%u ino=%llu size=%llu", fs, major(st.st_dev),
+                         minor(st.st_dev), (unsigned long long) st.st_ino, (unsigned long long) st.st_size);
+                return 0;
+        }
+        if (!S_ISBLK(st.st_mode))
+                return -ENOTBLK;
+        uint64_t size;
+        if (ioctl(fd, BLKGETSIZE64, &size) < 0)
+                return -errno;
+        char stable[240];
+        int n = snprintf(buf, len, "block dev=%u:%u size=%llu", major(st.st_rdev), minor(st.st_rdev),
+                         (unsigned long long) size);
+        if (n > 0 && (size_t) n < len && block_stable_id(fd, st.st_rdev, stable, sizeof stable))
+                snprintf(buf + n, len - (size_t) n, " stable=%s", stable);
+        return 0;
+}
+
+/* The value of " key=" in an identity, "" when absent. */
+static void id_field(const char *id, const char *key, char *buf, size_t len) {
+        buf[0] = 0;
+        size_t kl = strlen(key);
+        for (const char *p = strchr(id, ' '); p; p = strchr(p + 1, ' '))
+                if (strncmp(p + 1, key, kl) == 0 && p[1 + kl] == '=') {
+                        const char *v = p + 2 + kl;
+                        size_t vl = strcspn(v, " ");
+                        snprintf(buf, len, "%.*s", (int) vl, v);
+                        return;
+                }
+}
+
+bool rk_zero_id_same(const char *a, const char *b) {
+        if (!a || !b)
+                return false;
+        size_t ka = strcspn(a, " "), kb = strcspn(b, " ");
+        if (ka != kb || strncmp(a, b, ka) != 0 || ka == 0)
+                return false;
+        char x[RK_ZERO_ID_MAX], y[RK_ZERO_ID_MAX];
+        id_field(a, "size", x, sizeof x);
+        id_field(b, "size", y, sizeof y);
+        if (!*x || strcmp(x, y) != 0)
+                return false;
+        if (strncmp(a, "file", ka) == 0) {
+                id_field(a, "ino", x, sizeof x);
+                id_field(b, "ino", y, sizeof y);
+                if (!*x || strcmp(x, y) != 0)
+                        return false;
+                id_field(a, "fs", x, sizeof x);
+                id_field(b, "fs", y, sizeof y);
+                if (*x && *y && strcmp(x, "none") != 0 && strcmp(y, "none") != 0)
+                        return strcmp(x, y) == 0;
+        } else if (strncmp(a, "block", ka) == 0) {
+                id_field(a, "stable", x, sizeof x);
+                id_field(b, "stable", y, sizeof y);
+                if (*x && *y)
+                        return strcmp(x, y) == 0;
+        } else
+                return false;
+        id_field(a, "dev", x, sizeof x);
+        id_field(b, "dev", y, sizeof y);
+        return *x && strcmp(x, y) == 0;
+}
+
+uint64_t rk_zero_resume_offset(uint64_t offset, const char *recorded, const char *current,
+                               char *why, size_t whylen) {
+        if (whylen)
+                why[0] = 0;
+        if (offset == 0)
+                return 0;
+        if (!recorded) {
+                snprintf(why, whylen, "the journaled offset %llu names no target (a journal from an older version): zeroing from offset 0",
+                         (unsigned long long) offset);
+                return 0;
+        }
+        if (!rk_zero_id_same(recorded, current)) {
+                snprintf(why, whylen, "the journaled offset %llu belongs to another target (journaled: %s; now: %s): zeroing from offset 0",
+                         (unsigned long long) offset, recorded, current);
+                return 0;
+        }
+        return offset;
+}
 
 /* ---- verification plan ---- */
 
@@ -124,7 +370,7 @@ void rk_verify_plan_place(const struct rk_verify_plan *p, uint64_t i, uint64_t *
 static int read_at(int fd, void *buf, size_t len, uint64_t off) {
         size_t done = 0;
         while (done < len) {
-                ssize_t n = pread(fd, (char *) buf + done, len - done, (off_t) (off + done));
+                ssize_t n = z_pread(fd, (char *) buf + done, len - done, off + done);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0)
@@ -211,6 +457,8 @@ int rk_zero_verify(int fd, uint64_t size, enum rk_verify mode, uint64_t seed,
         munmap(buf, IO_BUF);
         res->nsec = rk_now_ns() - t0;
         res->done = r >= 0;
+        if (r < 0 && !res->nonzero)
+                res->error = r;
         return r;
 }
 
@@ -242,7 +490,7 @@ int rk_zero_target_size(int fd, bool *ret_is_block, uint64_t *ret_size, unsigned
 static int write_zeros(int fd, const void *zbuf, uint64_t off, uint64_t len) {
         while (len > 0) {
                 size_t n = len < IO_BUF ? (size_t) len : IO_BUF;
-                ssize_t w = pwrite(fd, zbuf, n, (off_t) off);
+                ssize_t w = z_pwrite(fd, zbuf, n, off);
                 if (w < 0 && errno == EINTR)
                         continue;
                 if (w < 0)
@@ -262,9 +510,9 @@ static int zero_chunk(int fd, struct rk_zero_stats *st, const void *zbuf, uint64
         int r;
         if (st->method == RK_ZERO_BLKZEROOUT) {
                 uint64_t range[2] = { off, len };
-                if (ioctl(fd, BLKZEROOUT, range) == 0)
+                r = z_ioctl(fd, BLKZEROOUT, range, "zero:zeroout");
+                if (r == 0)
                         return 0;
-                r = -errno;
                 if (r != -EOPNOTSUPP && r != -ENOTTY && r != -EINVAL)
                         return r;
                 /* no write-zeroes and no fallback in this kernel/driver */
@@ -302,6 +550,25 @@ uint64_t rk_zero_next_chunk(uint64_t chunk, uint64_t elapsed_ns) {
         return chunk;
 }
 
+/* Does the device's queue take WRITE ZEROES?  Without it BLKZEROOUT still
+ * works, but the kernel writes pages of zeros itself: the log says which.
+ * A partition has no queue of its own: its disk's is one level up. */
+static bool queue_write_zeroes(int fd) {
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return false;
+        for (int up = 0; up < 2; up++) {
+                char p[128];
+                snprintf(p, sizeof p, "/sys/dev/block/%u:%u/%squeue/write_zeroes_max_bytes",
+                         major(st.st_rdev), minor(st.st_rdev), up ? "../" : "");
+                _cleanup_fclose_ FILE *f = fopen(p, "re");
+                unsigned long long v;
+                if (f && fscanf(f, "%llu", &v) == 1)
+                        return v > 0;
+        }
+        return false;
+}
+
 int rk_zero_device(int fd, uint64_t start, uint64_t chunk, const struct rk_zero_ops *ops,
                    struct rk_zero_stats *st, char *err, size_t errlen) {
         *st = (struct rk_zero_stats) {};
@@ -319,6 +586,8 @@ int rk_zero_device(int fd, uint64_t start, uint64_t chunk, const struct rk_zero_
                 start = st->size;
         st->start = start / align * align;
         st->method = st->is_block ? RK_ZERO_BLKZEROOUT : RK_ZERO_DIRECT;
+        if (st->is_block)
+                st->hw_zeroes = queue_write_zeroes(fd);
 
         void *zbuf = alloc_zero_buf(IO_BUF);
         if (!zbuf)
@@ -331,8 +600,8 @@ int rk_zero_device(int fd, uint64_t start, uint64_t chunk, const struct rk_zero_
                 r = zero_chunk(fd, st, zbuf, off, len, align);
                 /* the checkpoint promises stable storage: flush the
                  * device's write cache before recording the offset */
-                if (r >= 0 && fdatasync(fd) < 0)
-                        r = -errno;
+                if (r >= 0)
+                        r = z_fdatasync(fd);
                 if (r < 0) {
                         snprintf(err, errlen, "zeroing (%s) failed at offset %llu: %s; bytes below it are zero",
                                  rk_zero_method_name(st->method), (unsigned long long) off, strerror(-r));
@@ -357,6 +626,51 @@ int rk_zero_device(int fd, uint64_t start, uint64_t chunk, const struct rk_zero_
         st->nsec = rk_now_ns() - t0;
         munmap(zbuf, IO_BUF);
         return r < 0 ? r : 0;
+}
+
+int rk_zero_device_verified(int fd, uint64_t start, uint64_t chunk, enum rk_verify mode, uint64_t seed,
+                            const struct rk_zero_ops *ops, struct rk_zero_stats *st, char *err, size_t errlen) {
+        int r = rk_zero_device(fd, start, chunk, ops, st, err, errlen);
+        if (r < 0)
+                return r;
+        for (unsigned pass = 1;; pass++) {
+                /* the same seed every pass: the places that failed are
+                 * read again after the zeroing that should fix them */
+                r = rk_zero_verify(fd, st->size, mode, seed, NULL, NULL, &st->verify, err, errlen);
+                if (r >= 0 || r == -ENOMEM)
+                        return r;
+                if (pass > RK_ZERO_REPASS_MAX) {
+                        size_t l = strlen(err);
+                        snprintf(err + l, errlen > l ? errlen - l : 0,
+                                 "; read-back still failing after %u more zero passes from offset 0",
+                                 RK_ZERO_REPASS_MAX);
+                        return r;
+                }
+                if (pass == 1)
+                        st->first_failure = st->verify;
+                /* What the journal says is zero is not: from here on a
+                 * power cut must start again from 0, not resume at the
+                 * end and sample again. */
+                if (ops && ops->checkpoint) {
+                        int q = ops->checkpoint(ops->userdata, 0);
+                        if (q < 0) {
+                                snprintf(err, errlen, "read-back failed and the restart could not be journaled: %s",
+                                         strerror(-q));
+                                return q;
+                        }
+                }
+                if (ops && ops->repass)
+                        ops->repass(ops->userdata, pass, err);
+                RK_FAULT("zero:repass");
+                struct rk_zero_stats again;
+                r = rk_zero_device(fd, 0, chunk, ops, &again, err, errlen);
+                st->written += again.written;
+                st->nsec += again.nsec;
+                st->method = again.method;
+                st->repasses = pass;
+                if (r < 0)
+                        return r;
+        }
 }
 
 /* ---- free space ---- */
@@ -458,15 +772,35 @@ static int reserve_write(const char *fs_name, uint64_t v) {
         if (fd < 0)
                 return -errno;
         int n = snprintf(buf, sizeof buf, "%llu\n", (unsigned long long) v);
-        return rk_write_all(fd, buf, (size_t) n);
+        int f = RK_FAIL("zero:reserve");
+        return f < 0 ? f : rk_write_all(fd, buf, (size_t) n);
 }
 
 static int remove_stale_fill(int dfd) {
         return rk_remove_prefixed(dfd, RK_FILL_PREFIX);
 }
 
-int rk_fill_recover(int root_fd, const char *path, const char *fs_name, int64_t reserve_orig,
-                    char *err, size_t errlen) {
+/* The ext4 filesystem fd is on: its sysfs name now and its stable
+ * identity.  -EOPNOTSUPP when it is not ext4 (or has no reserve knob). */
+static int ext4_reserve_target(int fd, char *name, size_t namelen, char *id, size_t idlen) {
+        int r = ext4_sysfs_name(fd, name, namelen);
+        if (r < 0)
+                return r;
+        if (rk_fs_identity(fd, id, idlen) < 0) {
+                /* no UUID and no fsid: the device number is the last
+                 * resort; it only has to tell filesystems apart until the
+                 * next remount, which resets the reserve anyway */
+                struct stat st;
+                if (fstat(fd, &st) < 0)
+                        return -errno;
+                snprintf(id, idlen, "dev:%u:%u", major(st.st_dev), minor(st.st_dev));
+        }
+        return 0;
+}
+
+int rk_fill_recover(int root_fd, const char *path, const char *fs_id, int64_t reserve_orig,
+                    struct rk_fill_recovery *rec, char *err, size_t errlen) {
+        *rec = (struct rk_fill_recovery) {};
         _cleanup_close_ int dfd = rk_fill_open_mount(root_fd, path, 0, err, errlen);
         if (dfd < 0)
                 return dfd;
@@ -475,15 +809,26 @@ int rk_fill_recover(int root_fd, const char *path, const char *fs_name, int64_t 
                 snprintf(err, errlen, "zero-free-space %s: cannot scan for leftover fill files: %s", path, strerror(-n));
                 return n;
         }
-        if (reserve_orig >= 0 && !rk_isempty(fs_name)) {
-                int r = reserve_write(fs_name, (uint64_t) reserve_orig);
-                if (r < 0) {
-                        snprintf(err, errlen, "zero-free-space %s: cannot restore /sys/fs/ext4/%s/reserved_clusters to %lld: %s",
-                                 path, fs_name, (long long) reserve_orig, strerror(-r));
-                        return r;
-                }
+        rec->removed = (unsigned) n;
+        if (reserve_orig < 0 || rk_isempty(fs_id))
+                return 0;
+        int r = ext4_reserve_target(dfd, rec->fs_name, sizeof rec->fs_name, rec->fs_id, sizeof rec->fs_id);
+        if (r < 0 || strcmp(rec->fs_id, fs_id) != 0) {
+                /* another filesystem is mounted there now (or none with a
+                 * reserve): the journaled value is not its own */
+                if (r < 0)
+                        snprintf(rec->fs_id, sizeof rec->fs_id, "not ext4");
+                rec->reserve_foreign = true;
+                return 0;
         }
-        return n;
+        r = reserve_write(rec->fs_name, (uint64_t) reserve_orig);
+        if (r < 0) {
+                snprintf(err, errlen, "zero-free-space %s: cannot restore /sys/fs/ext4/%s/reserved_clusters to %lld: %s",
+                         path, rec->fs_name, (long long) reserve_orig, strerror(-r));
+                return r;
+        }
+        rec->reserve_restored = true;
+        return 0;
 }
 
 /* Every fill file, closed (released) together on every return path. */
@@ -580,7 +925,7 @@ static int64_t fill_until_full(int fd, const uint8_t *zbuf, uint64_t max, uint64
                                 continue;
                         }
                 }
-                ssize_t w = pwrite(fd, zbuf, len, (off_t) *pos);
+                ssize_t w = z_pwrite(fd, zbuf, len, *pos);
                 if (w < 0 && errno == EINTR)
                         continue;
                 if (w < 0 && (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)) {
@@ -588,8 +933,10 @@ static int64_t fill_until_full(int fd, const uint8_t *zbuf, uint64_t max, uint64
                         size = len / 2;
                         continue;
                 }
-                if (w < 0 && errno == EINVAL && set_direct(fd, false) == 0) {
-                        /* a short direct write left pos unaligned */
+                if (w < 0 && errno == EINVAL && is_direct(fd) && set_direct(fd, false) == 0) {
+                        /* a short direct write left pos unaligned: once
+                         * to buffered writes; EINVAL from those is an
+                         * error like any other, never a retry */
                         c->st->method = RK_ZERO_BUFFERED;
                         continue;
                 }
@@ -708,14 +1055,66 @@ static int do_fill(int dfd, const struct rk_fill_opts *opts, struct fill_ctx *c,
         st->files = set->n;
         /* 3: flush, so the read-back reads what is on the disk */
         for (unsigned i = 0; i < set->n; i++)
-                if (fdatasync(set->fds[i]) < 0) {
-                        r = -errno;
+                if ((r = z_fdatasync(set->fds[i])) < 0) {
                         snprintf(err, errlen, "fdatasync of fill file %u failed: %s", i + 1, strerror(-r));
                         goto out;
                 }
         RK_FAULT("zero:filled");
 out:
         munmap(zbuf, IO_BUF);
+        return r;
+}
+
+/* Lower ext4's reserve for the fill, after journaling what to restore.
+ * On a resume the journaled value wins over the current one (which may be
+ * our 0), but only on the filesystem it was journaled for. */
+static int reserve_lower(int dfd, const char *path, const struct rk_fill_opts *opts, const struct rk_fill_ops *ops,
+                         struct rk_fill_stats *st, char *err, size_t errlen) {
+        if (ext4_reserve_target(dfd, st->fs_name, sizeof st->fs_name, st->fs_id, sizeof st->fs_id) < 0) {
+                st->fs_name[0] = st->fs_id[0] = 0;
+                return 0;
+        }
+        uint64_t cur = 0;
+        if (reserve_read(st->fs_name, &cur) < 0)
+                return 0;
+        bool mine = opts->reserve_orig >= 0 && rk_streq(opts->reserve_fs, st->fs_id);
+        st->reserve_foreign = opts->reserve_orig >= 0 && !mine;
+        st->reserve_orig = mine ? (uint64_t) opts->reserve_orig : cur;
+        if (ops && ops->save_reserve) {
+                int r = ops->save_reserve(ops->userdata, st->fs_id, st->reserve_orig);
+                if (r < 0) {
+                        snprintf(err, errlen, "zero-free-space %s: journaling reserved_clusters failed: %s; nothing changed",
+                                 path, strerror(-r));
+                        return r;
+                }
+        }
+        RK_FAULT("zero:reserve-saved");
+        st->reserve_lowered = reserve_write(st->fs_name, 0) >= 0;
+        return 0;
+}
+
+/* One pass: fill, flush, read back, release.  *verify_failed tells a
+ * failed read-back (worth another pass) from a failed fill. */
+static int fill_pass(int dfd, const struct rk_fill_opts *opts, const struct rk_fill_ops *ops,
+                     struct rk_fill_stats *st, bool *verify_failed, char *why, size_t whylen) {
+        struct fill_set set = {};
+        _cleanup_free_ uint64_t *sizes = NULL;
+        struct fill_ctx c = { .ops = ops, .st = st };
+        st->bytes = 0;
+        st->files = 0;
+        *verify_failed = false;
+        uint64_t t0 = rk_now_ns();
+        int r = do_fill(dfd, opts, &c, &set, &sizes, why, whylen);
+        st->nsec += rk_now_ns() - t0;
+        if (r >= 0 && ops && ops->progress)
+                ops->progress(ops->userdata, st->bytes, st->bytes);
+        if (r >= 0) {
+                r = fill_verify(&set, sizes, opts, st, why, whylen);
+                *verify_failed = r < 0 && r != -ENOMEM;
+        }
+        /* release on every path: never leave the disk full */
+        RK_FAULT("zero:release");
+        fill_set_release(&set);
         return r;
 }
 
@@ -731,45 +1130,31 @@ int rk_zero_free_space(int root_fd, const char *path, const struct rk_fill_opts 
         int n = remove_stale_fill(dfd);
         st->stale_removed = n > 0 ? (unsigned) n : 0;
 
-        /* ext4 keeps reserved_clusters even from root: lower it for the
-         * fill.  The value to restore is journaled first; on a resume the
-         * journaled value wins over the current one (which may be our 0). */
-        int r = ext4_sysfs_name(dfd, st->fs_name, sizeof st->fs_name);
-        if (r >= 0) {
-                uint64_t cur = 0;
-                r = reserve_read(st->fs_name, &cur);
-                if (r >= 0) {
-                        st->reserve_orig = opts->reserve_orig >= 0 ? (uint64_t) opts->reserve_orig : cur;
-                        if (ops && ops->save_reserve) {
-                                r = ops->save_reserve(ops->userdata, st->fs_name, st->reserve_orig);
-                                if (r < 0) {
-                                        snprintf(err, errlen, "zero-free-space %s: journaling reserved_clusters failed: %s; nothing changed",
-                                                 path, strerror(-r));
-                                        return r;
-                                }
-                        }
-                        RK_FAULT("zero:reserve-saved");
-                        st->reserve_lowered = reserve_write(st->fs_name, 0) >= 0;
+        int r = reserve_lower(dfd, path, opts, ops, st, err, errlen);
+        if (r < 0)
+                return r;
+
+        for (unsigned pass = 1;; pass++) {
+                bool verify_failed;
+                r = fill_pass(dfd, opts, ops, st, &verify_failed, why, sizeof why);
+                if (r >= 0 || !verify_failed)
+                        break;
+                if (pass > RK_ZERO_REPASS_MAX) {
+                        size_t l = strlen(why);
+                        snprintf(why + l, sizeof why - l, "; read-back still failing after %u more fills",
+                                 RK_ZERO_REPASS_MAX);
+                        break;
                 }
-        } else
-                st->fs_name[0] = 0;
+                if (pass == 1)
+                        st->first_failure = st->verify;
+                st->repasses = pass;
+                if (ops && ops->repass)
+                        ops->repass(ops->userdata, pass, why);
+        }
 
-        struct fill_set set = {};
-        _cleanup_free_ uint64_t *sizes = NULL;
-        struct fill_ctx c = { .ops = ops, .st = st };
-        uint64_t t0 = rk_now_ns();
-        r = do_fill(dfd, opts, &c, &set, &sizes, why, sizeof why);
-        st->nsec = rk_now_ns() - t0;
-        if (r >= 0 && ops && ops->progress)
-                ops->progress(ops->userdata, st->bytes, st->bytes);
-        if (r >= 0)
-                r = fill_verify(&set, sizes, opts, st, why, sizeof why);
-
-        /* release and restore on every path: never leave the disk full */
-        RK_FAULT("zero:release");
-        fill_set_release(&set);
         if (st->reserve_lowered) {
                 int q = reserve_write(st->fs_name, st->reserve_orig);
+                st->reserve_restored = q >= 0;
                 if (q < 0 && r >= 0) {
                         snprintf(why, sizeof why, "cannot restore /sys/fs/ext4/%s/reserved_clusters to %llu: %s",
                                  st->fs_name, (unsigned long long) st->reserve_orig, strerror(-q));
@@ -783,7 +1168,7 @@ int rk_zero_free_space(int root_fd, const char *path, const struct rk_fill_opts 
 
         (void) syncfs(dfd);
         struct fstrim_range range = { .start = 0, .len = UINT64_MAX, .minlen = 0 };
-        st->trim = ioctl(dfd, FITRIM, &range) < 0 ? -errno : 0;
+        st->trim = z_ioctl(dfd, FITRIM, &range, "zero:fitrim");
         if (st->trim == 0)
                 st->trimmed = range.len;
         return 0;
@@ -795,52 +1180,91 @@ static double mib_s(uint64_t bytes, uint64_t nsec) {
         return nsec ? (double) bytes / (1 << 20) / ((double) nsec / 1e9) : 0.0;
 }
 
+/* "verified" only for a read-back that passed on what the device holds
+ * now; a failed or missing one says so. */
 static void describe_verify(const struct rk_verify_result *v, char *buf, size_t len) {
-        if (!v->done && !v->nonzero) {
-                snprintf(buf, len, "not verified");
+        const char *how = v->full ? "full" : "sample: at least 10 % in at least 1000 places";
+        if (v->done && !v->nonzero)
+                snprintf(buf, len, "verified by %s read-back of %llu bytes in %llu places (%s): all zero",
+                         v->direct ? "O_DIRECT" : "uncached", (unsigned long long) v->bytes,
+                         (unsigned long long) v->places, how);
+        else if (v->nonzero)
+                snprintf(buf, len, "NOT verified: the read-back (%s) found a nonzero byte at offset %llu",
+                         how, (unsigned long long) v->nonzero_offset);
+        else if (v->error)
+                snprintf(buf, len, "NOT verified: the read-back failed after %llu bytes: %s",
+                         (unsigned long long) v->bytes, strerror(-v->error));
+        else
+                snprintf(buf, len, "not verified (not read back)");
+}
+
+static bool verified(const struct rk_verify_result *v) {
+        return v->done && !v->nonzero;
+}
+
+/* ", re-zeroed 1 time from offset 0 after a failed read-back (...)" */
+static void describe_repass(unsigned n, const char *verb, const char *tail, const struct rk_verify_result *f,
+                            char *buf, size_t len) {
+        if (n == 0) {
+                buf[0] = 0;
                 return;
         }
-        int n = snprintf(buf, len, "verified by %s read-back of %llu bytes in %llu places (%s)",
-                         v->direct ? "O_DIRECT" : "uncached", (unsigned long long) v->bytes,
-                         (unsigned long long) v->places,
-                         v->full ? "full" : "sample: at least 10 % in at least 1000 places");
-        if (n <= 0 || (size_t) n >= len)
-                return;
-        if (v->nonzero)
-                snprintf(buf + n, len - (size_t) n, ": NONZERO byte at offset %llu",
-                         (unsigned long long) v->nonzero_offset);
+        char why[96];
+        if (f->nonzero)
+                snprintf(why, sizeof why, "nonzero byte at offset %llu", (unsigned long long) f->nonzero_offset);
         else
-                snprintf(buf + n, len - (size_t) n, ": all zero");
+                snprintf(why, sizeof why, "read error: %s", strerror(f->error ? -f->error : EIO));
+        snprintf(buf, len, "; %s %u time%s%s after a failed read-back (%s)", verb, n, n == 1 ? "" : "s", tail, why);
+}
+
+static const char *method_text(enum rk_zero_method m, bool is_block, bool hw) {
+        if (m == RK_ZERO_BLKZEROOUT && is_block)
+                return hw ? "BLKZEROOUT (the device's WRITE ZEROES)"
+                          : "BLKZEROOUT (the kernel writes zero pages: the device has no WRITE ZEROES)";
+        return rk_zero_method_name(m);
 }
 
 void rk_zero_describe(const struct rk_zero_stats *st, const char *what, char *buf, size_t len) {
-        char v[256];
+        char v[256], again[192], claim[192];
         describe_verify(&st->verify, v, sizeof v);
+        describe_repass(st->repasses, "re-zeroed", " from offset 0", &st->first_failure, again, sizeof again);
+        if (verified(&st->verify))
+                snprintf(claim, sizeof claim,
+                         "One verified zero pass is NIST SP 800-88 Clear for the %s's addressable blocks; "
+                         "on flash it cannot reach blocks the drive has remapped",
+                         st->is_block ? "device" : "image file");
+        else
+                snprintf(claim, sizeof claim, "No sanitization claim: no read-back of the zeros passed");
         snprintf(buf, len,
-                 "zeroed %s: %llu bytes (%llu this run, from offset %llu) in %.2f s, %.1f MiB/s, method %s; %s. "
-                 "One verified zero pass is NIST SP 800-88 Clear for the %s's addressable blocks; "
-                 "on flash it cannot reach blocks the drive has remapped",
+                 "zeroed %s: %llu bytes (%llu this run, from offset %llu) in %.2f s, %.1f MiB/s, method %s%s; %s. %s",
                  what, (unsigned long long) st->size, (unsigned long long) st->written,
                  (unsigned long long) st->start, (double) st->nsec / 1e9, mib_s(st->written, st->nsec),
-                 rk_zero_method_name(st->method), v, st->is_block ? "device" : "image file");
+                 method_text(st->method, st->is_block, st->hw_zeroes), again, v, claim);
 }
 
 void rk_fill_describe(const struct rk_fill_stats *st, const char *what, char *buf, size_t len) {
-        char v[256], res[160] = "", trim[96];
+        char v[256], res[384] = "", trim[96], again[192], claim[256];
         describe_verify(&st->verify, v, sizeof v);
+        describe_repass(st->repasses, "filled again", "", &st->first_failure, again, sizeof again);
         if (st->reserve_lowered)
-                snprintf(res, sizeof res, "; ext4 reserved_clusters of %s lowered from %llu to 0 for the fill and restored",
-                         st->fs_name, (unsigned long long) st->reserve_orig);
+                snprintf(res, sizeof res, "; ext4 reserved_clusters of %s (%s) lowered from %llu to 0 for the fill and %s%s",
+                         st->fs_name, st->fs_id, (unsigned long long) st->reserve_orig,
+                         st->reserve_restored ? "restored" : "NOT restored",
+                         st->reserve_foreign ? " (the journaled value named another filesystem: not used)" : "");
         if (st->trim == 0)
                 snprintf(trim, sizeof trim, "FITRIM trimmed %llu bytes", (unsigned long long) st->trimmed);
         else
                 snprintf(trim, sizeof trim, "FITRIM not done: %s", strerror(-st->trim));
+        if (verified(&st->verify))
+                snprintf(claim, sizeof claim,
+                         "One verified zero pass is NIST SP 800-88 Clear for what the filesystem reports free; "
+                         "on flash it cannot reach blocks the drive has remapped%s",
+                         st->fs_name[0] ? ", and ext4 keeps a few clusters that no file can take" : "");
+        else
+                snprintf(claim, sizeof claim, "No sanitization claim: no read-back of the zeros passed");
         snprintf(buf, len,
-                 "zeroed free space of %s: %llu bytes in %u fill file%s (%s) in %.2f s, %.1f MiB/s, method %s%s; %s; released; %s. "
-                 "One verified zero pass is NIST SP 800-88 Clear for what the filesystem reports free; "
-                 "on flash it cannot reach blocks the drive has remapped%s",
+                 "zeroed free space of %s: %llu bytes in %u fill file%s (%s) in %.2f s, %.1f MiB/s, method %s%s%s; %s; released; %s. %s",
                  what, (unsigned long long) st->bytes, st->files, st->files == 1 ? "" : "s",
                  st->tmpfile ? "O_TMPFILE" : "named, unlinked at once", (double) st->nsec / 1e9,
-                 mib_s(st->bytes, st->nsec), rk_zero_method_name(st->method), res, v, trim,
-                 st->fs_name[0] ? ", and ext4 keeps a few clusters that no file can take" : "");
+                 mib_s(st->bytes, st->nsec), rk_zero_method_name(st->method), res, again, v, trim, claim);
 }

@@ -44,10 +44,29 @@ class Disks:
             run("mkfs.ext4", "-q", "-F", p)
         return p
 
-    def loop(self, image):
-        dev = run("losetup", "--find", "--show", image).stdout.strip()
+    def loop(self, image, dev=None):
+        """Attach image to the first free loop device, or to dev."""
+        if dev:
+            run("losetup", dev, image)
+        else:
+            dev = run("losetup", "--find", "--show", image).stdout.strip()
         self.loops.append(dev)
         return dev
+
+    def reattach_elsewhere(self, image, old_dev, occupant=None):
+        """After old_dev was detached: attach image to another loop device,
+        as a reboot may.  old_dev is taken first (by occupant, an image, if
+        given and it is still free), so the number must differ; returns
+        (new_dev, occupant_dev or None)."""
+        occ = None
+        if occupant is not None:
+            try:
+                occ = self.loop(occupant, dev=old_dev)
+            except subprocess.CalledProcessError:
+                occ = None      # someone else took it meanwhile: fine too
+        new = self.loop(image)
+        assert new != old_dev
+        return new, occ
 
     def mount(self, dev, where: Path):
         where.mkdir(parents=True, exist_ok=True)
@@ -95,6 +114,20 @@ def plant_markers(top: Path, tag: str, n_small=20, large_mib=3):
     markers.append(m)
     os.sync()
     return markers
+
+
+def reserve(dev):
+    """ext4 reserved_clusters of the filesystem on loop device dev."""
+    return open(f"/sys/fs/ext4/{os.path.basename(dev)}/reserved_clusters").read().strip()
+
+
+def set_reserve(dev, value):
+    with open(f"/sys/fs/ext4/{os.path.basename(dev)}/reserved_clusters", "w") as f:
+        f.write(f"{value}\n")
+
+
+def fs_uuid(image):
+    return run("blkid", "-p", "-s", "UUID", "-o", "value", image).stdout.strip()
 
 
 def markers_in(image: Path, markers):

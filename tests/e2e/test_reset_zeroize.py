@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from rkreset import FAULT_INJECTION, build_ssr_root, run
-from rkzero import disks, markers_in, needs_loop, plant_markers  # noqa: F401
+from rkzero import disks, markers_in, needs_loop, plant_markers, reserve  # noqa: F401
 
 pytestmark = needs_loop
 
 GRUBENV = "# GRUB Environment Block\nsaved_entry=a\na_ok=1\nb_ok=1\nb_try=0\n"
 
 
-def rig(disks, tmp_path):
+def rig(disks, tmp_path, verify="full"):
     img = disks.image("root.img", 64)
     dev = disks.loop(img)
     root = disks.mount(dev, tmp_path / "root")
@@ -31,7 +31,7 @@ def rig(disks, tmp_path):
             b_markers.append(m)
     config = (f"[slots]\na = {img}\nb = {slot_b}\nactive = auto\n"
               "grubenv = /boot/grub/grubenv\na-grubenv-keys = a_ok\nb-grubenv-keys = b_ok b_try\n"
-              "[reset]\nverify = full\n")
+              f"[reset]\nverify = {verify}\n")
     build_ssr_root(root, config=config)
     (root / "boot/grub").mkdir(parents=True)
     (root / "boot/grub/grubenv").write_text(GRUBENV + "#" * (1024 - len(GRUBENV)))
@@ -78,12 +78,16 @@ def test_reset_with_zeroize_leaves_no_marker(disks, tmp_path):
     check_result(disks, r)
 
 
-def test_zero_free_space_on_plain_directory_refused(tmp_path):
-    # --root on a plain directory must never fill the host's disk
-    root = build_ssr_root(tmp_path / "root")
+def test_zero_free_space_on_plain_directory_refused(disks, tmp_path):
+    # --root on a plain directory must never fill the disk that holds it.
+    # The directory lies inside a 16 MiB mount the test owns: were the
+    # refusal ever lost, only that image could fill, never the host's disk.
+    outer = disks.mount(disks.loop(disks.image("outer.img", 16)), tmp_path / "outer")
+    root = build_ssr_root(outer / "root")
     p = run(["factory-reset", "--yes", "--then", "none"], root=root)
     assert p.returncode == 6, p.stderr
-    assert "not a mount point" in p.stderr or "mount point" in p.stderr
+    assert "zero-free-space /: refused: not a mount point inside the root" in p.stderr, p.stderr
+    assert "preflight failed; nothing changed" in p.stderr
     assert (root / "var/lib/128technology/t128-running.json").exists()
 
 
@@ -111,3 +115,76 @@ def test_no_slots_configured_skips_partition_step(disks, tmp_path):
     (r["root"] / "etc/resetkit/resetd.conf").write_text(f"[slots]\nb = {r['slot_b']}\n")
     p = run(["factory-reset", "--dry-run"], root=r["root"])
     assert p.returncode == 6 and "a is not set" in p.stderr
+
+
+def slot_all_zero(path):
+    data = path.read_bytes()
+    return data.count(0) == len(data)
+
+
+@pytest.mark.skipif(not FAULT_INJECTION, reason="needs a -Dfault-injection=true build")
+@pytest.mark.parametrize("verify", ["full", "sample"])
+def test_failed_verification_zeroes_slot_again(disks, tmp_path, verify):
+    # Cut during the read-back, after the journal says the whole slot is
+    # zeroed; then the slot holds data again (a write cache that lost the
+    # zeros).  The resume's read-back fails, so the slot is zeroed again
+    # from its start, never "verified" as it is.
+    r = rig(disks, tmp_path, verify=verify)
+    p = run(["factory-reset", "--yes", "--then", "none"], root=r["root"],
+            env={"RESETKIT_FAULT": "zero:verify:1"})
+    assert p.returncode == -9, p.stderr[-800:]
+    secret = b"RKMARK-lost-write-" + os.urandom(6).hex().encode()
+    size = r["slot_b"].stat().st_size
+    r["slot_b"].write_bytes((secret * (size // len(secret) + 1))[:size])
+    p = run(["factory-reset", "--resume"], root=r["root"])
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "read-back failed" in p.stderr and "zeroing it again from offset 0" in p.stderr, p.stderr[-2000:]
+    assert slot_all_zero(r["slot_b"])
+    log = (r["root"] / "var/log/resetkit/factory-reset.log").read_text()
+    assert "re-zeroed 1 time from offset 0 after a failed read-back" in log
+    check_result(disks, r)
+
+
+@pytest.mark.skipif(not FAULT_INJECTION, reason="needs a -Dfault-injection=true build")
+def test_journaled_offset_of_another_slot_restarts_from_zero(disks, tmp_path):
+    # The journal says the whole slot is zeroed, but after the "reboot" the
+    # slot's path is another image (another inode): its offset must not be
+    # trusted, the zeroing starts from 0 and the log says why.
+    r = rig(disks, tmp_path)
+    p = run(["factory-reset", "--yes", "--then", "none"], root=r["root"],
+            env={"RESETKIT_FAULT": "zero:verify:1"})
+    assert p.returncode == -9, p.stderr[-800:]
+    size = r["slot_b"].stat().st_size
+    other = r["slot_b"].with_name("other.img")
+    other.write_bytes(b"RKMARK-other-slot-" * (size // 18) + b"x" * (size % 18))
+    os.replace(other, r["slot_b"])
+    p = run(["factory-reset", "--resume"], root=r["root"])
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert f"the journaled offset {size} belongs to another target" in p.stderr, p.stderr[-2000:]
+    assert f"({size} this run, from offset 0)" in p.stderr and "re-zeroed" not in p.stderr
+    assert slot_all_zero(r["slot_b"])
+    check_result(disks, r)
+
+
+@pytest.mark.skipif(not FAULT_INJECTION, reason="needs a -Dfault-injection=true build")
+def test_reserve_restored_after_the_root_comes_back_on_another_loop_device(disks, tmp_path):
+    # Cut right after the ext4 reserve was journaled; "reboot": the root
+    # image comes back on another loop device (the old number is taken),
+    # mounted at the same place.  The resume finds the filesystem by its
+    # UUID and the sysfs name from the mount, not the journaled "loopN".
+    r = rig(disks, tmp_path)
+    orig = reserve(r["dev"])
+    p = run(["factory-reset", "--yes", "--then", "none"], root=r["root"],
+            env={"RESETKIT_FAULT": "zero:reserve-saved:1"})
+    assert p.returncode == -9, p.stderr[-800:]
+    disks.umount(r["root"])
+    disks.detach(r["dev"])
+    placeholder = disks.image("placeholder.img", 1, fs=False)
+    new, _ = disks.reattach_elsewhere(r["img"], r["dev"], occupant=placeholder)
+    r["dev"] = new
+    disks.mount(new, r["root"])
+    p = run(["factory-reset", "--resume"], root=r["root"])
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert f"reserve {orig} restored on {os.path.basename(new)}" in p.stderr, p.stderr[-2000:]
+    assert reserve(new) == orig
+    check_result(disks, r)

@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from rkzero import (FAULT_INJECTION, RK_ZERO, markers_in, needs_loop, plant_markers, run,
-                    write_config, disks)  # noqa: F401  (fixture)
+from rkzero import (FAULT_INJECTION, RK_ZERO, fs_uuid, markers_in, needs_loop, plant_markers, reserve, run,
+                    set_reserve, write_config, disks)  # noqa: F401  (fixture)
 
 pytestmark = needs_loop
 
@@ -59,7 +59,12 @@ def test_inactive_block_slot_zeroed_markers_gone(rig):
     r = zero(rig, "inactive", rig["root"], c, "--verify", "full")
     assert r.returncode == 0, r.stderr
     assert "target slot b" in r.stdout and "auto: it backs the root" in r.stdout
-    assert "method BLKZEROOUT" in r.stdout or "O_DIRECT" in r.stdout
+    # BLKZEROOUT on every block device; whether the device did the work
+    # (WRITE ZEROES) or the kernel wrote zero pages is what its queue says
+    wz = int(open(f"/sys/block/{os.path.basename(b_dev)}/queue/write_zeroes_max_bytes").read())
+    want = ("method BLKZEROOUT (the device's WRITE ZEROES)" if wz > 0 else
+            "method BLKZEROOUT (the kernel writes zero pages: the device has no WRITE ZEROES)")
+    assert want in r.stdout, r.stdout
     assert "NIST SP 800-88 Clear" in r.stdout and "all zero" in r.stdout
     assert "2 grubenv key(s), 1 file(s) removed" in r.stdout
     # the active slot stays bootable
@@ -141,15 +146,30 @@ def test_refused_missing_slot(rig):
 
 
 def test_refused_free_space_not_a_mount_point(rig, tmp_path):
-    plain = tmp_path / "plainroot"
+    # Every target lies inside the test's own 24 MiB mount: were a refusal
+    # ever lost, the fill could only fill that image, never the host's disk.
+    plain = rig["root"] / "plainroot"
     (plain / "data").mkdir(parents=True)
     for root, path in ((plain, "/"), (plain, "/data"), (rig["root"], "/boot")):
         r = zero(rig, "free-space", root, path)
         assert r.returncode == REFUSED, (root, path, r.stderr)
-        assert "not a mount point inside the root" in r.stderr
-    # a mount point that is the host's own root filesystem is refused too
-    r = zero(rig, "free-space", "/", "/", "--refuse-host", "--verify", "none")
-    assert r.returncode == REFUSED and "host's root filesystem" in r.stderr
+        assert f"zero-free-space {path}: refused: not a mount point inside the root" in r.stderr
+        assert "nothing changed" in r.stderr
+    assert not list(rig["root"].rglob(".resetkit-fill*"))
+
+
+def test_refused_free_space_on_the_hosts_root_filesystem(rig, tmp_path):
+    # The engine refuses the filesystem of the host's / under --root (it
+    # passes that st_dev); rk-zero's --refuse-dev-of plays the host's /
+    # with a mount the test owns, so nothing is ever aimed at the real /.
+    inner = rig["disks"].mount(rig["disks"].loop(rig["disks"].image("inner.img", 8)), rig["root"] / "inner")
+    r = zero(rig, "free-space", rig["root"], "/inner", "--refuse-dev-of", inner, "--verify", "none")
+    assert r.returncode == REFUSED, r.stderr
+    assert "zero-free-space /inner: refused: it is the host's root filesystem (device" in r.stderr
+    assert "nothing changed" in r.stderr
+    # the same mount without the refusal is zeroed: the rule, not the path, refused it
+    r = zero(rig, "free-space", rig["root"], "/inner", "--verify", "none")
+    assert r.returncode == 0, r.stderr
 
 
 def test_free_space_markers_gone(disks, tmp_path):
@@ -187,7 +207,8 @@ def test_resume_after_kill(rig):
     env = dict(os.environ, RESETKIT_FAULT="zero:chunk-done:3")
     r = zero(rig, "inactive", rig["root"], c, "--chunk", str(1 << 20), "--state", state, env=env)
     assert r.returncode == -9, r.stderr
-    assert state.read_text() == "offset 2097152\n"     # two chunks journaled, killed after the third
+    # two chunks journaled, killed after the third; with what they belong to
+    assert state.read_text().startswith("offset 2097152\ntarget file fs=")
     # boot metadata went first
     assert "b_ok" not in (rig["root"] / "boot/grub/grubenv").read_text()
     assert markers_in(rig["b_img"], rig["markers"])     # not finished yet
@@ -214,7 +235,7 @@ def test_fill_killed_releases_and_recovers(disks, tmp_path):
     assert os.statvfs(mnt).f_bfree >= free0 - 16
     # the reserve was lowered, and journaled before that
     assert open(f"/sys/fs/ext4/{name}/reserved_clusters").read().strip() == "0"
-    assert state.read_text() == f"reserve {name} {orig}\n"
+    assert state.read_text() == f"reserve uuid:{fs_uuid(img)} {orig}\n"
     # a leftover named fill file (fallback path) is removed by the recovery
     (mnt / ".resetkit-fill.deadbeef").write_bytes(b"\0" * 4096)
     r = run(RK_ZERO, "recover", mnt, "/", "--state", state, check=False)
@@ -240,3 +261,176 @@ def test_fill_resume_uses_journaled_reserve(disks, tmp_path):
     assert r.returncode == 0, r.stderr
     assert f"lowered from {orig} to 0" in r.stdout
     assert open(f"/sys/fs/ext4/{name}/reserved_clusters").read().strip() == orig
+
+
+@pytest.mark.skipif(not FAULT_INJECTION, reason="needs -Dfault-injection=true")
+def test_fill_einval_on_every_write_fails_bounded(disks, tmp_path):
+    # A filesystem that refuses buffered writes as well as O_DIRECT ones
+    # (EINVAL) must end the step with an error, not retry forever.
+    img = disks.image("fs.img", 16)
+    dev = disks.loop(img)
+    mnt = disks.mount(dev, tmp_path / "mnt")
+    name = os.path.basename(dev)
+    orig = open(f"/sys/fs/ext4/{name}/reserved_clusters").read().strip()
+    free0 = os.statvfs(mnt).f_bfree
+    env = dict(os.environ, RESETKIT_FAIL="zero:write:1+=EINVAL")
+    r = run(RK_ZERO, "free-space", mnt, "/", "--state", tmp_path / "state", env=env, check=False, timeout=60)
+    assert r.returncode == 1, r.stderr
+    assert "fill write failed at offset 0: Invalid argument" in r.stderr, r.stderr
+    assert "the fill was released" in r.stderr
+    assert open(f"/sys/fs/ext4/{name}/reserved_clusters").read().strip() == orig
+    assert os.statvfs(mnt).f_bfree >= free0 - 16
+    assert not [f for f in os.listdir(mnt) if f.startswith(".resetkit-fill.")]
+
+
+@pytest.mark.skipif(not FAULT_INJECTION, reason="needs -Dfault-injection=true")
+def test_device_einval_on_every_write_fails_bounded(tmp_path):
+    img = tmp_path / "slot.img"
+    img.write_bytes(b"\xa5" * (2 << 20))
+    env = dict(os.environ, RESETKIT_FAIL="zero:write:1+=EINVAL")
+    r = run(RK_ZERO, "device", img, env=env, check=False, timeout=60)
+    assert r.returncode == 1, r.stderr
+    assert "failed at offset 0: Invalid argument" in r.stderr, r.stderr
+    assert img.read_bytes() == b"\xa5" * (2 << 20)
+
+
+@pytest.mark.skipif(not FAULT_INJECTION, reason="needs -Dfault-injection=true")
+def test_failed_read_back_zeroes_again_from_start(tmp_path):
+    # killed during the read-back: the state says the whole image is zeroed;
+    # then the data is back (lost writes).  The resume must not trust the
+    # offset once the read-back fails: it zeroes again from 0.
+    img = tmp_path / "slot.img"
+    img.write_bytes(b"\xa5" * (4 << 20))
+    state = tmp_path / "state"
+    env = dict(os.environ, RESETKIT_FAULT="zero:verify:1")
+    r = run(RK_ZERO, "device", img, "--state", state, "--verify", "full", env=env, check=False)
+    assert r.returncode == -9, r.stderr
+    assert state.read_text().startswith(f"offset {4 << 20}\n")
+    img.write_bytes(b"\x5a" * (4 << 20))
+    r = run(RK_ZERO, "device", img, "--state", state, "--verify", "full", check=False)
+    assert r.returncode == 0, r.stderr
+    assert "re-zeroed 1 time from offset 0 after a failed read-back (nonzero byte at offset 0)" in r.stdout
+    assert "verified by O_DIRECT read-back" in r.stdout and "all zero" in r.stdout
+    assert img.read_bytes().count(0) == 4 << 20
+
+
+@pytest.mark.skipif(not FAULT_INJECTION, reason="needs -Dfault-injection=true")
+def test_read_back_failing_for_good_is_bounded(tmp_path):
+    # every read fails: at most 2 more passes, then an honest failure
+    img = tmp_path / "slot.img"
+    img.write_bytes(b"\xa5" * (1 << 20))
+    env = dict(os.environ, RESETKIT_FAIL="zero:read:1+=EIO", RESETKIT_FAULT_TRACE=str(tmp_path / "trace"))
+    r = run(RK_ZERO, "device", img, "--verify", "full", env=env, check=False, timeout=60)
+    assert r.returncode == 1, r.stderr
+    assert "read-back still failing after 2 more zero passes" in r.stderr, r.stderr
+    assert "NOT verified: the read-back failed" in r.stdout, r.stdout
+    assert "NIST SP 800-88 Clear" not in r.stdout and "No sanitization claim" in r.stdout
+    trace = (tmp_path / "trace").read_text().split()
+    assert trace.count("zero:read") == 3
+
+
+@pytest.mark.skipif(not FAULT_INJECTION, reason="needs -Dfault-injection=true")
+def test_offset_of_another_target_is_not_resumed(tmp_path):
+    # The journaled offset belongs to the image it was zeroed on: after a
+    # "reboot" the same path is another file (another inode), whose first
+    # MiB was never zeroed.  The resume starts from 0 and says why.
+    img = tmp_path / "slot.img"
+    img.write_bytes(b"\xa5" * (4 << 20))
+    state = tmp_path / "state"
+    env = dict(os.environ, RESETKIT_FAULT="zero:chunk-done:2")
+    r = run(RK_ZERO, "device", img, "--chunk", str(1 << 20), "--state", state, env=env, check=False)
+    assert r.returncode == -9, r.stderr
+    assert state.read_text().startswith(f"offset {1 << 20}\n")
+    other = tmp_path / "other.img"
+    other.write_bytes(b"\x5a" * (4 << 20))
+    os.replace(other, img)
+    r = run(RK_ZERO, "device", img, "--chunk", str(1 << 20), "--state", state, "--verify", "full", check=False)
+    assert r.returncode == 0, r.stderr
+    assert "the journaled offset 1048576 belongs to another target" in r.stdout, r.stdout
+    assert "zeroing from offset 0" in r.stdout
+    assert f"({4 << 20} this run, from offset 0)" in r.stdout and "re-zeroed" not in r.stdout
+    assert img.read_bytes().count(0) == 4 << 20
+    # the same target resumes where it stopped
+    img.write_bytes(b"\xa5" * (4 << 20))
+    state.unlink()
+    r = run(RK_ZERO, "device", img, "--chunk", str(1 << 20), "--state", state, env=env, check=False)
+    assert r.returncode == -9
+    r = run(RK_ZERO, "device", img, "--chunk", str(1 << 20), "--state", state, "--verify", "none", check=False)
+    assert r.returncode == 0, r.stderr
+    assert "resuming" in r.stdout and f"({3 << 20} this run, from offset {1 << 20})" in r.stdout
+
+
+@pytest.mark.skipif(not FAULT_INJECTION, reason="needs -Dfault-injection=true")
+def test_reserve_recovered_by_uuid_on_another_loop_device(disks, tmp_path):
+    # The journaled ext4 reserve belongs to a filesystem, not to "loop3":
+    # after a reboot the same filesystem may be loop5, and loop3 another
+    # ext4 whose reserve must not be touched.
+    img = disks.image("fs.img", 32)
+    dev = disks.loop(img)
+    mnt = disks.mount(dev, tmp_path / "mnt")
+    orig = reserve(dev)
+    state = tmp_path / "journal"
+    env = dict(os.environ, RESETKIT_FAULT="zero:fill:2")
+    r = run(RK_ZERO, "free-space", mnt, "/", "--state", state, "--max-write", str(1 << 20), env=env, check=False)
+    assert r.returncode == -9
+    assert reserve(dev) == "0"
+    assert state.read_text() == f"reserve uuid:{fs_uuid(img)} {orig}\n"
+    disks.umount(mnt)
+    disks.detach(dev)
+    other = disks.image("other.img", 8)
+    dev2, occ = disks.reattach_elsewhere(img, dev, occupant=other)
+    if occ:
+        disks.mount(occ, tmp_path / "other")
+        other_orig = reserve(occ)
+    mnt = disks.mount(dev2, tmp_path / "mnt")
+    set_reserve(dev2, 0)        # still lowered, as after a crash without a reboot
+    r = run(RK_ZERO, "recover", mnt, "/", "--state", state, check=False)
+    assert r.returncode == 0, r.stderr
+    assert f"reserve {orig} restored on {os.path.basename(dev2)}" in r.stdout, r.stdout
+    assert reserve(dev2) == orig
+    if occ:
+        assert reserve(occ) == other_orig
+
+
+@pytest.mark.skipif(not FAULT_INJECTION, reason="needs -Dfault-injection=true")
+def test_reserve_of_another_filesystem_is_not_written(disks, tmp_path):
+    # the journal names filesystem X; the mount point now holds Y: Y's
+    # reserve is left alone, and the run says so
+    img = disks.image("fs.img", 16)
+    dev = disks.loop(img)
+    mnt = disks.mount(dev, tmp_path / "mnt")
+    state = tmp_path / "journal"
+    state.write_text("reserve uuid:0badc0de-0000-4000-8000-000000000000 7\n")
+    before = reserve(dev)
+    r = run(RK_ZERO, "recover", mnt, "/", "--state", state, check=False)
+    assert r.returncode == 0, r.stderr
+    assert "not restored: the journal names another filesystem" in r.stdout, r.stdout
+    assert reserve(dev) == before
+    # and a fill does not take the foreign value as the one to restore
+    r = run(RK_ZERO, "free-space", mnt, "/", "--state", state, "--verify", "none", check=False)
+    assert r.returncode == 0, r.stderr
+    assert f"lowered from {before} to 0" in r.stdout
+    assert reserve(dev) == before
+
+
+@pytest.mark.skipif(not FAULT_INJECTION, reason="needs -Dfault-injection=true")
+def test_fill_read_back_failure_fills_again_bounded(disks, tmp_path):
+    img = disks.image("fs.img", 16)
+    dev = disks.loop(img)
+    mnt = disks.mount(dev, tmp_path / "mnt")
+    orig = reserve(dev)
+    # one failed read: released, filled again, verified
+    env = dict(os.environ, RESETKIT_FAIL="zero:read:1=EIO")
+    r = run(RK_ZERO, "free-space", mnt, "/", "--verify", "full", env=env, check=False, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "filling again (pass 1 of at most 2 more)" in r.stdout
+    assert "filled again 1 time after a failed read-back (read error: Input/output error)" in r.stdout
+    assert "all zero" in r.stdout and "NIST SP 800-88 Clear" in r.stdout
+    # a read-back that never passes: 3 fills in all, then an honest failure
+    env = dict(os.environ, RESETKIT_FAIL="zero:read:1+=EIO", RESETKIT_FAULT_TRACE=str(tmp_path / "trace"))
+    r = run(RK_ZERO, "free-space", mnt, "/", "--verify", "full", env=env, check=False, timeout=120)
+    assert r.returncode == 1, r.stderr
+    assert "read-back still failing after 2 more fills; the fill was released" in r.stderr, r.stderr
+    assert (tmp_path / "trace").read_text().split().count("zero:release") == 3
+    assert reserve(dev) == orig
+    assert os.statvfs(mnt).f_bfree * os.statvfs(mnt).f_frsize > 8 << 20

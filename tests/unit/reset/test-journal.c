@@ -109,11 +109,47 @@ static void test_files(void **state) {
         assert_int_equal(rkt_rm_rf(tmpl), 0);
 }
 
+/* zeroing identity: the target the offset belongs to and the filesystem
+ * the ext4 reserve belongs to, by stable identity; optional on parse */
+static void test_zeroing_identity(void **state) {
+        struct rk_journal j, k;
+        char err[256] = "";
+        _cleanup_free_ char *text = NULL, *text2 = NULL;
+        make_plan(&j);
+        j.offset_target = strdup("block dev=7:3 size=16777216 stable=loop-file:254:1:77@0");
+        j.reserve_orig = 1310;
+        j.reserve_fs = strdup("uuid:4a5fb1c8-37cd-4f4d-85f1-719b392f143e");
+        assert_int_equal(rk_journal_format(&j, &text), 0);
+        assert_non_null(strstr(text, "\"offset-target\""));
+        assert_non_null(strstr(text, "\"block dev=7:3 size=16777216 stable=loop-file:254:1:77@0\""));
+        rk_journal_init(&k);
+        assert_int_equal(rk_journal_parse(&k, text, err, sizeof err), 0);
+        assert_string_equal(k.offset_target, j.offset_target);
+        assert_string_equal(k.reserve_fs, j.reserve_fs);
+        assert_int_equal(k.reserve_orig, 1310);
+        assert_int_equal(rk_journal_format(&k, &text2), 0);
+        assert_string_equal(text, text2);
+        rk_journal_free(&k);
+        rk_journal_free(&j);
+
+        /* a journal without it parses, with no target */
+        make_plan(&j);
+        free(text);
+        assert_int_equal(rk_journal_format(&j, &text), 0);
+        assert_null(strstr(text, "offset-target"));
+        rk_journal_init(&k);
+        assert_int_equal(rk_journal_parse(&k, text, err, sizeof err), 0);
+        assert_null(k.offset_target);
+        rk_journal_free(&k);
+        rk_journal_free(&j);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip),
                 cmocka_unit_test(test_malformed),
                 cmocka_unit_test(test_files),
+                cmocka_unit_test(test_zeroing_identity),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

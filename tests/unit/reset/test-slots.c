@@ -80,15 +80,25 @@ static int root_fd(void) {
         return fd;
 }
 
-static void expect_refusal(struct rk_config *c, int want, int code, const char *why) {
-        char err[1024] = "";
+/* The exact refusal: its error code and its whole message (printf-style,
+ * so the temporary directory can be put in), which always ends by saying
+ * nothing changed. */
+static void expect_refusal(struct rk_config *c, int want, int code, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static void expect_refusal(struct rk_config *c, int want, int code, const char *fmt, ...) {
+        char err[1024] = "", expected[1024];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(expected, sizeof expected, fmt, ap);
+        va_end(ap);
         struct rk_slots s;
         int rfd = root_fd();
         int r = rk_slots_preflight(c, rfd, want, &s, err, sizeof err);
         close(rfd);
-        if (r != code || !strstr(err, why))
-                fail_msg("expected %d '%s', got %d '%s'", code, why, r, err);
-        assert_non_null(strstr(err, "nothing changed"));
+        if (r != code || strcmp(err, expected) != 0)
+                fail_msg("expected %d '%s', got %d '%s'", code, expected, r, err);
+        assert_true(rk_endswith(err, "; nothing changed"));
+        assert_int_equal(s.target, -1);
         rk_slots_done(&s);
         rk_config_free(c);
 }
@@ -97,48 +107,62 @@ static void test_refusals(void **state) {
         struct rk_config c;
         char b[512];
         snprintf(b, sizeof b, "%s/slot-b.img", tmpdir);
+        struct stat rst;
+        char rootp[512];
+        snprintf(rootp, sizeof rootp, "%s/root", tmpdir);
+        assert_int_equal(stat(rootp, &rst), 0);
+        const char *t = tmpdir;
 
         /* auto on a root that neither slot backs */
         config(&c, "auto", b, "");
-        expect_refusal(&c, -1, -EINVAL, "cannot tell the active slot: neither slot backs");
+        expect_refusal(&c, -1, -EINVAL,
+                       "refused: cannot tell the active slot: neither slot backs the root filesystem (device %u:%u); "
+                       "set [slots] active = a or b; nothing changed", major(rst.st_dev), minor(rst.st_dev));
 
         /* the active slot, asked for explicitly */
         config(&c, "a", b, "");
-        expect_refusal(&c, 0, -EPERM, "slot a");
-        config(&c, "a", b, "");
-        expect_refusal(&c, 0, -EPERM, "is the active slot");
+        expect_refusal(&c, 0, -EPERM,
+                       "refused: slot a (%s/slot-a.img) is the active slot ([slots] active); only the inactive slot is zeroed; nothing changed",
+                       t);
 
         /* a missing slot device */
         snprintf(b, sizeof b, "%s/missing.img", tmpdir);
         config(&c, "a", b, "");
-        expect_refusal(&c, -1, -ENOENT, "No such file or directory");
+        expect_refusal(&c, -1, -ENOENT, "refused: slot b (%s/missing.img): No such file or directory; nothing changed", t);
 
         /* a by-partlabel-style symlink that resolves to the active slot */
         snprintf(b, sizeof b, "%s/by-partlabel/root-b", tmpdir);
         config(&c, "a", b, "");
-        expect_refusal(&c, -1, -EPERM, "is the same file as the active slot a");
+        expect_refusal(&c, -1, -EPERM,
+                       "refused: slot b (%s/by-partlabel/root-b -> %s/slot-a.img) is the same file as the active slot a (%s/slot-a.img); nothing changed",
+                       t, t, t);
 
         /* neither block device nor file */
         config(&c, "a", tmpdir, "");
-        expect_refusal(&c, -1, -ENOTBLK, "neither a block device nor a regular file");
+        expect_refusal(&c, -1, -ENOTBLK, "refused: slot b (%s): neither a block device nor a regular file; nothing changed", t);
 
         /* one unset */
         assert_int_equal(rk_config_init(&c), 0);
-        expect_refusal(&c, -1, -EINVAL, "needs both [slots] a and b");
+        expect_refusal(&c, -1, -EINVAL, "refused: zero-partition needs both [slots] a and b; a is not set; nothing changed");
 
         /* a grubenv key shared by both slots */
         snprintf(b, sizeof b, "%s/slot-b.img", tmpdir);
         config(&c, "a", b, "grubenv = /boot/grub/grubenv\na-grubenv-keys = a_ok saved_entry\nb-grubenv-keys = b_ok saved_entry\n");
-        expect_refusal(&c, -1, -EINVAL, "grubenv key 'saved_entry' is listed for both slots");
+        expect_refusal(&c, -1, -EINVAL,
+                       "refused: grubenv key 'saved_entry' is listed for both slots: removing it for slot b (%s/slot-b.img) "
+                       "would break the active slot's boot; nothing changed", t);
 
         /* a broken grubenv block: refused before anything changes */
         make_file("root/boot/grub/grubenv", "# GRUB Environment Block\nb_ok=1\n");
         config(&c, "a", b, "grubenv = /boot/grub/grubenv\nb-grubenv-keys = b_ok\n");
-        expect_refusal(&c, -1, -EINVAL, "expected exactly 1024");
+        expect_refusal(&c, -1, -EINVAL,
+                       "refused: /boot/grub/grubenv: not a GRUB environment block: 32 bytes, expected exactly 1024; nothing changed");
 
         /* a boot-files glob that also matches the active slot's files */
         config(&c, "a", b, "a-boot-files = /boot/vmlinuz-*\nb-boot-files = /boot/vmlinuz*\n");
-        expect_refusal(&c, -1, -EINVAL, "also the active slot's boot-files");
+        expect_refusal(&c, -1, -EINVAL,
+                       "refused: /boot/vmlinuz* matches boot/vmlinuz-a of slot b (%s/slot-b.img) and also the active slot's "
+                       "boot-files '/boot/vmlinuz-*'; nothing changed", t);
 }
 
 static void test_accept_and_boot_metadata(void **state) {

@@ -9,6 +9,8 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "util.h"
@@ -277,6 +279,137 @@ static void test_verify_finds_planted_byte(void **state) {
         close(fd);
 }
 
+/* A device that loses writes: after zeroing passes `lose_until` times, a
+ * secret block is back at `at` (the checkpoint plants it, after the flush
+ * that should have made the zeros stable). */
+struct lossy {
+        int fd;
+        uint64_t at;
+        unsigned lose_passes, passes_seen, zero_checkpoints, repass_calls;
+        uint64_t size;
+};
+
+static int lossy_checkpoint(void *userdata, uint64_t offset) {
+        struct lossy *l = userdata;
+        if (offset == 0) {
+                l->zero_checkpoints++;
+                return 0;
+        }
+        if (offset == l->size && l->passes_seen++ < l->lose_passes) {
+                static const char secret[] = "SECRET-BLOCK";
+                assert_int_equal(pwrite(l->fd, secret, sizeof secret, (off_t) l->at), (ssize_t) sizeof secret);
+        }
+        return 0;
+}
+
+static void lossy_repass(void *userdata, unsigned pass, const char *why) {
+        struct lossy *l = userdata;
+        l->repass_calls++;
+        assert_int_equal(pass, l->repass_calls);
+        assert_non_null(strstr(why, "nonzero byte 0x53"));
+}
+
+static void test_failed_read_back_zeroes_again(void **state) {
+        char path[256], err[512] = "", line[2048];
+        const uint64_t size = 4ULL << 20;
+        int fd = make_image("lossy", size, path, sizeof path);
+        struct lossy l = { .fd = fd, .at = (3ULL << 20) + 77, .lose_passes = 1, .size = size };
+        struct rk_zero_ops ops = { .checkpoint = lossy_checkpoint, .repass = lossy_repass, .userdata = &l };
+        struct rk_zero_stats st;
+        assert_int_equal(rk_zero_device_verified(fd, 0, 1 << 20, RK_VERIFY_FULL, 1, &ops, &st, err, sizeof err), 0);
+        assert_int_equal(st.repasses, 1);
+        assert_int_equal(l.repass_calls, 1);
+        assert_int_equal(l.zero_checkpoints, 1);        /* the journal went back to 0 first */
+        assert_true(st.first_failure.nonzero);
+        assert_int_equal(st.first_failure.nonzero_offset, l.at);
+        assert_true(st.verify.done);
+        assert_int_equal(st.written, 2 * size);
+        assert_true(all_zero_from(fd, 0, size));
+        rk_zero_describe(&st, path, line, sizeof line);
+        assert_non_null(strstr(line, "re-zeroed 1 time from offset 0 after a failed read-back (nonzero byte at offset 3145805)"));
+        assert_non_null(strstr(line, ": all zero. One verified zero pass is NIST SP 800-88 Clear"));
+
+        /* a resume whose offset says "all done" still zeroes again when
+         * what the file holds now is not zero */
+        l = (struct lossy) { .fd = fd, .at = 5, .size = size };
+        assert_int_equal(pwrite(fd, "S", 1, 5), 1);
+        assert_int_equal(rk_zero_device_verified(fd, size, 1 << 20, RK_VERIFY_FULL, 1, &ops, &st, err, sizeof err), 0);
+        assert_int_equal(st.start, size);
+        assert_int_equal(st.repasses, 1);
+        assert_int_equal(st.written, size);
+        assert_true(all_zero_from(fd, 0, size));
+
+        /* a device that keeps losing them: bounded, and never "verified" */
+        l = (struct lossy) { .fd = fd, .at = 4096, .lose_passes = 100, .size = size };
+        assert_int_equal(rk_zero_device_verified(fd, 0, 1 << 20, RK_VERIFY_FULL, 1, &ops, &st, err, sizeof err),
+                         -RK_ZERO_EVERIFY);
+        assert_int_equal(st.repasses, RK_ZERO_REPASS_MAX);
+        assert_int_equal(l.passes_seen, RK_ZERO_REPASS_MAX + 1);
+        assert_int_equal(l.zero_checkpoints, RK_ZERO_REPASS_MAX);
+        assert_non_null(strstr(err, "read-back still failing after 2 more zero passes from offset 0"));
+        assert_false(st.verify.done);
+        rk_zero_describe(&st, path, line, sizeof line);
+        assert_non_null(strstr(line, "NOT verified: the read-back (full) found a nonzero byte at offset 4096"));
+        assert_null(strstr(line, "Clear"));
+        assert_null(strstr(line, "verified by"));
+        close(fd);
+}
+
+static void test_identity(void **state) {
+        /* files: the same inode on the same filesystem, whatever the device number says */
+        const char *f1 = "file fs=uuid:4a5fb1c8-37cd-4f4d-85f1-719b392f143e dev=254:1 ino=12 size=4096";
+        assert_true(rk_zero_id_same(f1, f1));
+        assert_true(rk_zero_id_same(f1, "file fs=uuid:4a5fb1c8-37cd-4f4d-85f1-719b392f143e dev=254:7 ino=12 size=4096"));
+        assert_false(rk_zero_id_same(f1, "file fs=uuid:4a5fb1c8-37cd-4f4d-85f1-719b392f143e dev=254:1 ino=13 size=4096"));
+        assert_false(rk_zero_id_same(f1, "file fs=uuid:4a5fb1c8-37cd-4f4d-85f1-719b392f143e dev=254:1 ino=12 size=8192"));
+        assert_false(rk_zero_id_same(f1, "file fs=uuid:00000000-37cd-4f4d-85f1-719b392f143e dev=254:1 ino=12 size=4096"));
+        /* no filesystem identity: the device number decides */
+        assert_true(rk_zero_id_same("file fs=none dev=8:1 ino=12 size=1", "file fs=none dev=8:1 ino=12 size=1"));
+        assert_false(rk_zero_id_same("file fs=none dev=8:1 ino=12 size=1", "file fs=none dev=8:2 ino=12 size=1"));
+        /* block devices: a loop device renumbered after a reboot is the
+         * same by its backing file; without a stable ID, number and size */
+        const char *b1 = "block dev=7:0 size=16777216 stable=loop-file:254:1:77@0";
+        assert_true(rk_zero_id_same(b1, "block dev=7:3 size=16777216 stable=loop-file:254:1:77@0"));
+        assert_false(rk_zero_id_same(b1, "block dev=7:0 size=16777216 stable=loop-file:254:1:78@0"));
+        assert_false(rk_zero_id_same(b1, "block dev=7:0 size=33554432 stable=loop-file:254:1:77@0"));
+        assert_true(rk_zero_id_same("block dev=8:2 size=10", "block dev=8:2 size=10"));
+        assert_false(rk_zero_id_same("block dev=8:2 size=10", "block dev=8:3 size=10"));
+        assert_true(rk_zero_id_same("block dev=8:2 size=10", "block dev=8:2 size=10 stable=partuuid:abc"));
+        assert_false(rk_zero_id_same(b1, f1));
+        assert_false(rk_zero_id_same(NULL, f1));
+        assert_false(rk_zero_id_same("", ""));
+        assert_false(rk_zero_id_same("garbage", "garbage"));
+        /* kernel names are never part of it */
+        assert_null(strstr(b1, "loop0"));
+
+        char why[1024];
+        assert_int_equal(rk_zero_resume_offset(4096, f1, f1, why, sizeof why), 4096);
+        assert_string_equal(why, "");
+        assert_int_equal(rk_zero_resume_offset(0, NULL, f1, why, sizeof why), 0);
+        assert_string_equal(why, "");
+        assert_int_equal(rk_zero_resume_offset(4096, NULL, f1, why, sizeof why), 0);
+        assert_non_null(strstr(why, "the journaled offset 4096 names no target"));
+        assert_int_equal(rk_zero_resume_offset(4096, b1, f1, why, sizeof why), 0);
+        assert_non_null(strstr(why, "the journaled offset 4096 belongs to another target (journaled: block dev=7:0"));
+        assert_non_null(strstr(why, "zeroing from offset 0"));
+
+        /* an image file: identified by filesystem, inode and size */
+        char path[256], id[RK_ZERO_ID_MAX];
+        int fd = make_image("ident", 8192, path, sizeof path);
+        assert_int_equal(rk_zero_target_id(fd, id, sizeof id), 0);
+        struct stat st;
+        assert_int_equal(fstat(fd, &st), 0);
+        char want[64];
+        snprintf(want, sizeof want, " ino=%llu size=8192", (unsigned long long) st.st_ino);
+        assert_true(rk_startswith(id, "file fs="));
+        assert_non_null(strstr(id, want));
+        assert_true(rk_zero_id_same(id, id));
+        close(fd);
+        int dfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_int_equal(rk_zero_target_id(dfd, id, sizeof id), -ENOTBLK);
+        close(dfd);
+}
+
 static void test_refuses_other_types(void **state) {
         char err[512] = "";
         struct rk_zero_stats st;
@@ -288,7 +421,15 @@ static void test_refuses_other_types(void **state) {
 
 static void test_free_space_refuses_plain_directory(void **state) {
         /* tmpdir lies on whatever holds /tmp: not a mount point inside
-         * the root, so nothing may be filled */
+         * the root, so nothing may be filled.  Were a refusal ever lost,
+         * RLIMIT_FSIZE keeps the fill to 1 MiB per file instead of the
+         * host's disk (EFBIG ends a fill like ENOSPC). */
+        struct rlimit old, lim;
+        assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+        lim = old;
+        lim.rlim_cur = 1 << 20;
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+        void (*old_sig)(int) = signal(SIGXFSZ, SIG_IGN);
         char err[512] = "";
         int rfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         assert_true(rfd >= 0);
@@ -303,6 +444,8 @@ static void test_free_space_refuses_plain_directory(void **state) {
         assert_int_equal(rk_zero_free_space(rfd, "/../..", &o, NULL, &st, err, sizeof err), -EXDEV);
         assert_int_equal(st.bytes, 0);
         close(rfd);
+        signal(SIGXFSZ, old_sig);
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
 }
 
 static int setup(void **state) {
@@ -321,6 +464,8 @@ int main(void) {
                 cmocka_unit_test(test_zero_resume),
                 cmocka_unit_test(test_checkpoint_failure_stops),
                 cmocka_unit_test(test_verify_finds_planted_byte),
+                cmocka_unit_test(test_failed_read_back_zeroes_again),
+                cmocka_unit_test(test_identity),
                 cmocka_unit_test(test_refuses_other_types),
                 cmocka_unit_test(test_free_space_refuses_plain_directory),
         };
