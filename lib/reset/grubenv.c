@@ -2,7 +2,6 @@
 #include "grubenv.h"
 
 #include <fcntl.h>
-#include <libgen.h>
 
 #include "fault.h"
 #include "fsutil.h"
@@ -212,16 +211,12 @@ int rk_grubenv_remove_keys_at(int dirfd, const char *path, char *const *keys,
                               size_t *ret_removed, char *err, size_t errlen) {
         /* configured paths are absolute "inside the root": make them
          * relative to dirfd, as RESOLVE_BENEATH requires */
-        const char *rel = rk_path_relative(path);
-        _cleanup_free_ char *dcopy = strdup(rel), *bcopy = strdup(rel);
-        if (!dcopy || !bcopy)
-                return -ENOMEM;
-        const char *dir = dirname(dcopy), *base = basename(bcopy);
+        const char *rel = rk_path_relative(path), *base;
         *ret_removed = 0;
 
         /* The directory fd is what the rename happens in: opened strictly,
          * so a symlinked /boot in an image cannot redirect the rewrite. */
-        _cleanup_close_ int dfd = rk_openat2(dirfd, dir, O_RDONLY | O_DIRECTORY, 0, RK_RESOLVE_STRICT);
+        _cleanup_close_ int dfd = rk_open_parent_at(dirfd, rel, 0, &base);
         if (dfd < 0) {
                 snprintf(err, errlen, "%s: cannot open its directory: %s (left unchanged)", path, strerror(-dfd));
                 return dfd;

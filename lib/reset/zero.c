@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/fs.h>
 #include <linux/loop.h>
 #include <linux/magic.h>
@@ -16,6 +17,7 @@
 
 #include "fault.h"
 #include "fsutil.h"
+#include "mount.h"
 #include "util.h"
 
 #define IO_BUF (8ULL << 20)             /* one write or read */
@@ -675,24 +677,6 @@ int rk_zero_device_verified(int fd, uint64_t start, uint64_t chunk, enum rk_veri
 
 /* ---- free space ---- */
 
-static int mount_root_check(int fd, int *ret_is_root) {
-        struct statx sx, px;
-        if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_MNT_ID, &sx) < 0)
-                return -errno;
-        if (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) {
-                *ret_is_root = !!(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
-                return 0;
-        }
-        /* older kernels: a different mount id than the parent, or the
-         * top of the tree */
-        if (statx(fd, "..", AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_MNT_ID, &px) < 0)
-                return -errno;
-        *ret_is_root = sx.stx_mnt_id != px.stx_mnt_id ||
-                (sx.stx_ino == px.stx_ino && sx.stx_dev_major == px.stx_dev_major &&
-                 sx.stx_dev_minor == px.stx_dev_minor);
-        return 0;
-}
-
 int rk_fill_open_mount(int root_fd, const char *path, dev_t refuse_dev, char *err, size_t errlen) {
         _cleanup_close_ int fd = rk_openat2(root_fd, rk_path_relative(path), O_RDONLY | O_DIRECTORY, 0,
                                             RK_RESOLVE_STRICT);
@@ -701,8 +685,7 @@ int rk_fill_open_mount(int root_fd, const char *path, dev_t refuse_dev, char *er
                          path, strerror(-fd));
                 return fd;
         }
-        int is_root = 0;
-        int r = mount_root_check(fd, &is_root);
+        int r = rk_mount_root_at(fd, NULL), is_root = r;
         if (r < 0) {
                 snprintf(err, errlen, "zero-free-space %s: statx: %s; nothing changed", path, strerror(-r));
                 return r;
@@ -859,7 +842,7 @@ static int fill_open(int dfd, bool direct, bool *tmpfile) {
          * name that the next run (or rk_fill_recover) removes. */
         for (int tries = 0; tries < 100; tries++) {
                 char name[64];
-                snprintf(name, sizeof name, RK_FILL_PREFIX "%08x", (unsigned) random());
+                snprintf(name, sizeof name, RK_FILL_PREFIX "%016" PRIx64, rk_random_u64());
                 int fd = openat(dfd, name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW | extra, 0600);
                 if (fd < 0 && errno == EEXIST)
                         continue;
