@@ -6,14 +6,13 @@ account's), Debian's /var/backups/*.bak copies, and every RK_FAIL point of
 accounts.c failing once, then a resume."""
 import json
 import os
-import re
 import shutil
 from pathlib import Path
 
 import pytest
 
-from rkreset import (FACTORY_ADMIN_HASH, FACTORY_ROOT_HASH, FAULT_INJECTION, SRC, build_ssr_root, run,
-                     snapshot, write)
+from rkreset import (FACTORY_ADMIN_HASH, FACTORY_ROOT_HASH, FAULT_INJECTION, build_ssr_root,
+                     fail_point_names, run, snapshot, write)
 
 RESET = ["factory-reset", "--yes", "--no-zeroize", "--then", "none"]
 SSR_CONF = "usr/lib/resetkit/factory-reset.d/ssr.conf"
@@ -284,10 +283,8 @@ def test_var_backups_symlink_refused(tmp_path):
 # ---- 6. every failure point of accounts.c fails once, then --resume ------------
 
 
-def fail_point_names():
-    """The names of the RK_FAIL points in accounts.c."""
-    text = (SRC / "lib/reset/accounts.c").read_text()
-    return sorted(set(re.findall(r'RK_FAIL\("([^"]+)"\)', text)))
+def accounts_fail_points():
+    return sorted(n for n in fail_point_names() if n.startswith("accounts:"))
 
 
 def full_root(path):
@@ -299,7 +296,7 @@ def full_root(path):
 
 @pytest.mark.skipif(not FAULT_INJECTION, reason="needs a -Dfault-injection=true build")
 def test_every_accounts_failure_then_resume(tmp_path):
-    names = fail_point_names()
+    names = accounts_fail_points()
     assert {"accounts:open", "accounts:write", "accounts:rm-home"} <= set(names), names
     ref = full_root(tmp_path / "ref")
     trace = tmp_path / "trace"
