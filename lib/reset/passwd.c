@@ -403,7 +403,8 @@ static int grps_parse(const char *text, struct grp **ret, size_t *ret_n) {
                 }
                 v[n++] = g;
         }
-        qsort(v, n, sizeof *v, cmp_grp);
+        if (n > 0) /* v is NULL when no line was a group: qsort's base must not be */
+                qsort(v, n, sizeof *v, cmp_grp);
         *ret = v;
         *ret_n = n;
         return 0;
@@ -434,6 +435,8 @@ static bool is_private_group(const struct rk_pw_entry *u, const struct grp *g, s
                              char *const *deleted, size_t n_deleted,
                              const uint32_t *kept_gids, size_t n_kept_gids) {
         struct grp key = { .name = u->name };
+        if (n_g == 0)
+                return false;
         struct grp *hit = bsearch(&key, g, n_g, sizeof *g, cmp_grp);
         if (!hit)
                 return false;
@@ -847,6 +850,8 @@ const char *rk_crypt_hash_problem(const char *hash) {
                 return "empty";
         if (hash[0] == '!' || hash[0] == '*')
                 return "a locked-account marker, not a password hash";
+        if (strlen(hash) >= RK_CRYPT_HASH_MAX)
+                return "longer than any crypt(3) output";
         for (const char *p = hash; *p; p++)
                 if ((unsigned char) *p < 0x20 || *p == 0x7f || *p == ':')
                         return "contains ':' or a control character";

@@ -134,11 +134,13 @@ int rk_db_delete(enum rk_db db, const char *in, const struct rk_pw_deletion *d,
  * where PARAMS, SALT (except sha/md5's) and HASH are in crypt(5)'s
  * alphabet [./0-9A-Za-z].  Refused: empty, locked markers ("!", "*",
  * "!$6$..."), ':' or control characters (they would break the file),
- * settings without a hash part, any other method, and traditional DES
+ * settings without a hash part, any other method, anything of
+ * RK_CRYPT_HASH_MAX bytes or more, and traditional DES
  * (13 characters of the alphabet, no prefix): it cannot be told apart
  * from a clear-text password put where a hash belongs, and it keeps only
  * 8 characters of the password anyway.
  * rk_crypt_hash_problem() says why not (a static string), NULL when fine. */
+#define RK_CRYPT_HASH_MAX 384 /* libxcrypt's CRYPT_OUTPUT_SIZE, the NUL included */
 const char *rk_crypt_hash_problem(const char *hash);
 bool rk_crypt_hash_valid(const char *hash);
 

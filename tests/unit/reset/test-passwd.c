@@ -355,6 +355,10 @@ static void test_hash_valid(void **state) {
                 assert_non_null(rk_crypt_hash_problem(bad[i]));
         }
         assert_false(rk_crypt_hash_valid(NULL));
+        char long_y[RK_CRYPT_HASH_MAX + 64] = "$y$";
+        memset(long_y + 3, 'j', RK_CRYPT_HASH_MAX);
+        memcpy(long_y + 3 + RK_CRYPT_HASH_MAX, "$salt$X3DX6M94c7o.9agCG9G317fhZg9SqC.5i5rd.RhAtQ7", 50);
+        assert_false(rk_crypt_hash_valid(long_y)); /* yescrypt's parameters are unbounded in the syntax */
         assert_non_null(strstr(rk_crypt_hash_problem("abcdefghijklm"), "DES"));
         assert_non_null(strstr(rk_crypt_hash_problem("!"), "locked"));
         assert_null(rk_crypt_hash_problem(HASH_A));
