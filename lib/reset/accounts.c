@@ -436,7 +436,7 @@ static int write_copy(int dfd, const char *dir, const char *name, const char *te
         const struct blob *b = cur->exists ? cur : like;
         int r = write_owned(dfd, name, text, strlen(text), &b->st, b->label, b->label_len);
         if (r < 0)
-                return rk_log_errno(log, r, "accounts: writing %s/%s: %s (it keeps its old content)",
+                return rk_log_errno(log, r, "accounts: writing %s/%s: %s (a re-run writes it again)",
                                     dir, name, strerror(-r));
         rk_info(log, "accounts: %s/%s %s", dir, name, cur->exists ? "rewritten" : "created");
         RK_FAULT("accounts:file");
