@@ -68,18 +68,38 @@ static const char *entry_where(const struct rk_mf_entry *en, char *buf, size_t l
 
 /* ---- per-action plan (preflight, dry run) and run ---------------------- */
 
+/* The factory hash of a reset-password entry, inline or from @FILE inside
+ * the root (one hash, a trailing newline allowed), checked as crypt(5)
+ * syntax: preflight refuses a bad one naming the manifest line, before
+ * anything changes. */
 static int read_hash(struct engine *e, const struct rk_mf_entry *en, char **ret) {
+        char where[512];
+        entry_where(en, where, sizeof where);
         if (!en->arg)
-                return -EINVAL;
-        if (en->arg[0] != '@')
-                return (*ret = strdup(en->arg)) ? 0 : -ENOMEM;
+                return rk_log_errno(e->log, EINVAL, "%s: reset-password %s: no hash", where, en->path);
+        bool at = en->arg[0] == '@';
         _cleanup_free_ char *text = NULL;
-        int r = rk_read_at(e->ctx->root.fd, rk_path_relative(en->arg + 1), RK_RESOLVE_ROOTED,
-                           HASH_FILE_MAX, &text, NULL);
-        if (r < 0)
-                return rk_log_errno(e->log, r, "reset-password %s: cannot read the hash file %s inside the root: %s",
-                                    en->path, en->arg + 1, strerror(-r));
-        text[strcspn(text, "\r\n")] = 0;
+        if (!at) {
+                if (!(text = strdup(en->arg)))
+                        return -ENOMEM;
+        } else {
+                int r = rk_read_at(e->ctx->root.fd, rk_path_relative(en->arg + 1), RK_RESOLVE_ROOTED,
+                                   HASH_FILE_MAX, &text, NULL);
+                if (r < 0)
+                        return rk_log_errno(e->log, r, "%s: reset-password %s: cannot read the hash file %s inside "
+                                            "the root: %s", where, en->path, en->arg + 1, strerror(-r));
+                size_t l = strcspn(text, "\r\n");
+                if (text[l + strspn(text + l, "\r\n")])
+                        return rk_log_errno(e->log, EINVAL, "%s: reset-password %s: the hash file %s holds more "
+                                            "than one line (one crypt(5) hash, a trailing newline allowed)",
+                                            where, en->path, en->arg + 1);
+                text[l] = 0;
+        }
+        const char *why = rk_crypt_hash_problem(text);
+        if (why)
+                return rk_log_errno(e->log, EINVAL, "%s: reset-password %s: %s%s is not a crypt(5) password hash: %s",
+                                    where, en->path, at ? "the hash in " : "the inline hash", at ? en->arg + 1 : "",
+                                    why);
         *ret = RK_TAKE_PTR(text);
         return 0;
 }
@@ -119,6 +139,7 @@ static int plan_users(struct engine *e, const struct rk_mf_entry *en, json_objec
                 json_object_array_add(users, json_object_new_string(p.users[i]));
         json_object_object_add(item, "min-uid", json_object_new_int64(min_uid));
         json_object_object_add(item, "users", users);
+        json_object_object_add(item, "home-base", json_object_new_string(p.home_base ? p.home_base : ""));
         if (!dry) {
                 r = rk_accounts_delete(e->ctx->root.fd, &p, e->log);
                 if (r < 0)
@@ -130,20 +151,37 @@ static int plan_users(struct engine *e, const struct rk_mf_entry *en, json_objec
         return r;
 }
 
+/* A user the target lacks is a warning in the preflight and a skipped
+ * (done) entry in the run: it must never block the wipe. */
 static int plan_password(struct engine *e, const struct rk_mf_entry *en, json_object *item, bool dry) {
         _cleanup_free_ char *hash = NULL;
+        char where[512], err[512] = "";
+        entry_where(en, where, sizeof where);
         int r = read_hash(e, en, &hash);
         if (r < 0)
                 return r;
         json_object_object_add(item, "user", json_object_new_string(en->path));
         json_object_object_add(item, "expire", json_object_new_boolean(e->ctx->cfg.expire_passwords));
         if (dry)
+                r = rk_accounts_password_check(e->ctx->root.fd, en->path, hash, err, sizeof err);
+        else
+                r = rk_accounts_reset_password(e->ctx->root.fd, en->path, hash, e->ctx->cfg.expire_passwords, e->log);
+        if (r == -ESRCH) {
+                json_object_object_add(item, "skipped", json_object_new_string("no such user"));
+                if (dry)
+                        rk_warn(e->log, "%s: reset-password %s: no such user in etc/passwd: will be skipped",
+                                where, en->path);
+                else
+                        rk_warn(e->log, "reset-password %s: skipped: no such user", en->path);
                 return 0;
-        r = rk_accounts_reset_password(e->ctx->root.fd, en->path, hash, e->ctx->cfg.expire_passwords, e->log);
+        }
+        if (r < 0 && dry)
+                return rk_log_errno(e->log, r, "%s: reset-password %s: %s", where, en->path, *err ? err : strerror(-r));
         if (r < 0)
                 return rk_log_errno(e->log, r, "reset-password %s: %s", en->path, strerror(-r));
-        rk_info(e->log, "reset-password %s: factory hash set%s", en->path,
-                e->ctx->cfg.expire_passwords ? ", expired (a new password is chosen at first login)" : "");
+        if (!dry)
+                rk_info(e->log, "reset-password %s: factory hash set%s", en->path,
+                        e->ctx->cfg.expire_passwords ? ", expired (a new password is chosen at first login)" : "");
         return 0;
 }
 

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "passwd.h"
 
-#include <crypt.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -404,7 +403,8 @@ static int grps_parse(const char *text, struct grp **ret, size_t *ret_n) {
                 }
                 v[n++] = g;
         }
-        qsort(v, n, sizeof *v, cmp_grp);
+        if (n > 0) /* v is NULL when no line was a group: qsort's base must not be */
+                qsort(v, n, sizeof *v, cmp_grp);
         *ret = v;
         *ret_n = n;
         return 0;
@@ -435,6 +435,8 @@ static bool is_private_group(const struct rk_pw_entry *u, const struct grp *g, s
                              char *const *deleted, size_t n_deleted,
                              const uint32_t *kept_gids, size_t n_kept_gids) {
         struct grp key = { .name = u->name };
+        if (n_g == 0)
+                return false;
         struct grp *hit = bsearch(&key, g, n_g, sizeof *g, cmp_grp);
         if (!hit)
                 return false;
@@ -770,17 +772,117 @@ int rk_db_delete(enum rk_db db, const char *in, const struct rk_pw_deletion *d,
 
 /* ---- passwords ---- */
 
-bool rk_crypt_hash_valid(const char *hash) {
-        if (rk_isempty(hash) || hash[0] != '$' || strpbrk(hash, ":\n\r"))
-                return false;
-        size_t dollars = 0;
+/* crypt(5)'s hash alphabet ("./0-9A-Za-z", the same for every method). */
+static bool is_crypt64(char c) {
+        return c == '.' || c == '/' || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+static size_t span_crypt64(const char *s) {
+        size_t n = 0;
+        while (is_crypt64(s[n]))
+                n++;
+        return n;
+}
+
+/* `n` crypt64 characters, then the end of the string: the hash part. */
+static const char *check_tail(const char *s, size_t n) {
+        size_t l = span_crypt64(s);
+        if (l != n || s[l])
+                return "the hash part has the wrong length or characters outside [./0-9A-Za-z]";
+        return NULL;
+}
+
+/* yescrypt, gost-yescrypt: $y$PARAMS$SALT$HASH43 */
+static const char *check_yescrypt(const char *s) {
+        size_t l = span_crypt64(s);
+        if (l == 0 || s[l] != '$')
+                return "bad yescrypt parameters";
+        s += l + 1;
+        l = span_crypt64(s);
+        if (l == 0 || l > 86 || s[l] != '$')
+                return "bad yescrypt salt (1 to 86 characters of [./0-9A-Za-z])";
+        return check_tail(s + l + 1, 43);
+}
+
+/* scrypt: $7$SETTING(11..97)$HASH43 */
+static const char *check_scrypt(const char *s) {
+        size_t l = span_crypt64(s);
+        if (l < 11 || l > 97 || s[l] != '$')
+                return "bad scrypt setting";
+        return check_tail(s + l + 1, 43);
+}
+
+/* bcrypt: $2b$CC$ SALT22+HASH31 (cost 04..31) */
+static const char *check_bcrypt(const char *s) {
+        if (!(s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9' && s[2] == '$'))
+                return "bad bcrypt cost (two digits)";
+        int cost = (s[0] - '0') * 10 + (s[1] - '0');
+        if (cost < 4 || cost > 31)
+                return "bcrypt cost outside 04..31";
+        return check_tail(s + 3, 53);
+}
+
+/* sha256crypt, sha512crypt: [rounds=N$]SALT(1..16, no '$')$HASH */
+static const char *check_sha(const char *s, size_t hash_len) {
+        const char *r = rk_startswith(s, "rounds=");
+        if (r) {
+                size_t d = strspn(r, "0123456789");
+                if (d < 2 || d > 9 || r[0] == '0' || r[d] != '$')
+                        return "bad rounds= (10 to 999999999)";
+                s = r + d + 1;
+        }
+        size_t l = strcspn(s, "$");
+        if (l == 0 || l > 16 || s[l] != '$')
+                return "bad salt (1 to 16 characters, no '$')";
+        return check_tail(s + l + 1, hash_len);
+}
+
+/* md5crypt: $1$SALT(1..8, no '$')$HASH22 */
+static const char *check_md5(const char *s) {
+        size_t l = strcspn(s, "$");
+        if (l == 0 || l > 8 || s[l] != '$')
+                return "bad md5crypt salt (1 to 8 characters, no '$')";
+        return check_tail(s + l + 1, 22);
+}
+
+const char *rk_crypt_hash_problem(const char *hash) {
+        if (rk_isempty(hash))
+                return "empty";
+        if (hash[0] == '!' || hash[0] == '*')
+                return "a locked-account marker, not a password hash";
+        if (strlen(hash) >= RK_CRYPT_HASH_MAX)
+                return "longer than any crypt(3) output";
         for (const char *p = hash; *p; p++)
-                dollars += *p == '$';
-        const char *last = strrchr(hash, '$');
-        /* "$6$salt" is a setting, not a hash: a hash part must follow */
-        if (dollars < 3 || last[1] == 0)
-                return false;
-        return crypt_checksalt(hash) == CRYPT_SALT_OK;
+                if ((unsigned char) *p < 0x20 || *p == 0x7f || *p == ':')
+                        return "contains ':' or a control character";
+        if (hash[0] != '$')
+                return "no \"$id$\" method prefix (traditional DES is refused: it cannot be told apart "
+                       "from a clear-text password)";
+        static const struct {
+                const char *prefix;
+                int kind;
+        } methods[] = {
+                { "$y$", 'y' }, { "$gy$", 'y' }, { "$7$", '7' }, { "$2b$", '2' }, { "$2y$", '2' },
+                { "$2a$", '2' }, { "$6$", '6' }, { "$5$", '5' }, { "$1$", '1' },
+        };
+        for (size_t i = 0; i < RK_ELEMENTSOF(methods); i++) {
+                const char *rest = rk_startswith(hash, methods[i].prefix);
+                if (!rest)
+                        continue;
+                switch (methods[i].kind) {
+                case 'y': return check_yescrypt(rest);
+                case '7': return check_scrypt(rest);
+                case '2': return check_bcrypt(rest);
+                case '6': return check_sha(rest, 86);
+                case '5': return check_sha(rest, 43);
+                default: return check_md5(rest);
+                }
+        }
+        return "not an accepted method ($y$, $gy$, $7$, $2b$, $2y$, $2a$, $6$, $5$, $1$)";
+}
+
+bool rk_crypt_hash_valid(const char *hash) {
+        return !rk_crypt_hash_problem(hash);
 }
 
 /* Rewrite one field of one user's record; the other lines and fields stay
@@ -844,4 +946,180 @@ int rk_passwd_set_shadowed(const char *in, const char *user, char **ret, struct 
                 return -EINVAL;
         const char *values[MAX_FIELDS] = { [1] = "x" };
         return set_fields(RK_DB_PASSWD, in, user, values, ret, stats);
+}
+
+int rk_shadow_add_password(const char *in, const char *user, const char *hash, bool expire, long now_days,
+                           char **ret) {
+        if (!in || !rk_crypt_hash_valid(hash) || rk_isempty(user) || strchr(user, ':') || strchr(user, '\n') ||
+            now_days < 0)
+                return -EINVAL;
+        /* Any line naming the user, even one we cannot parse, means a
+         * second line would be a duplicate whose winner depends on the
+         * reader: leave that to a human. */
+        size_t ul = strlen(user);
+        const char *cur = in;
+        struct line l;
+        while (next_line(&cur, &l))
+                if (l.len > ul && memcmp(l.s, user, ul) == 0 && l.s[ul] == ':')
+                        return -EEXIST;
+        struct buf out = {};
+        size_t inl = strlen(in);
+        int r = buf_add(&out, in, inl);
+        if (r >= 0 && inl > 0 && in[inl - 1] != '\n')
+                r = buf_add(&out, "\n", 1);
+        /* aging fields empty: no minimum, maximum or warning period is
+         * invented; lastchg 0 alone forces the change at first login */
+        char tail[64];
+        snprintf(tail, sizeof tail, ":%ld::::::\n", expire ? 0L : now_days);
+        if (r >= 0)
+                r = buf_adds(&out, user);
+        if (r >= 0)
+                r = buf_add(&out, ":", 1);
+        if (r >= 0)
+                r = buf_adds(&out, hash);
+        if (r >= 0)
+                r = buf_adds(&out, tail);
+        struct rk_edit_stats st = { .changed = 1 };
+        return finish_edit(&out, r, ret, NULL, &st);
+}
+
+int rk_passwd_set_hash(const char *in, const char *user, const char *hash, char **ret, struct rk_edit_stats *stats) {
+        if (!rk_crypt_hash_valid(hash) || rk_isempty(user))
+                return -EINVAL;
+        const char *values[MAX_FIELDS] = { [1] = hash };
+        return set_fields(RK_DB_PASSWD, in, user, values, ret, stats);
+}
+
+/* ---- homes ---- */
+
+int rk_home_canonical(const char *home, char **ret) {
+        if (rk_isempty(home) || home[0] != '/')
+                return -EINVAL;
+        struct buf b = {};
+        int r = 0;
+        for (const char *p = home; *p && r >= 0;) {
+                p += strspn(p, "/");
+                size_t cl = strcspn(p, "/");
+                if (cl == 0)
+                        break;
+                if (cl == 1 && p[0] == '.') {
+                        p += cl;
+                        continue;
+                }
+                if (cl == 2 && p[0] == '.' && p[1] == '.') {
+                        /* never resolved by hand: /home/x/.. may be
+                         * anything once symlinks are involved */
+                        buf_done(&b);
+                        return -EINVAL;
+                }
+                for (size_t i = 0; i < cl; i++)
+                        if ((unsigned char) p[i] < 0x20) {
+                                buf_done(&b);
+                                return -EINVAL;
+                        }
+                r = buf_add(&b, "/", 1);
+                if (r >= 0)
+                        r = buf_add(&b, p, cl);
+                p += cl;
+        }
+        if (r < 0) {
+                buf_done(&b);
+                return r;
+        }
+        if (b.len == 0)
+                r = buf_add(&b, "/", 1);
+        if (r < 0) {
+                buf_done(&b);
+                return r;
+        }
+        *ret = buf_take(&b);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* First index whose string is >= key. */
+static size_t lower_bound(char *const *v, size_t n, const char *key) {
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (strcmp(v[mid], key) < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
+enum rk_home_verdict rk_home_rule(const char *home, const char *base, char *const *remaining, size_t n_remaining) {
+        if (rk_isempty(home) || home[0] != '/' || rk_isempty(base) || base[0] != '/' || strcmp(base, "/") == 0)
+                return RK_HOME_KEEP_INVALID;
+        if (strcmp(home, base) == 0)
+                return RK_HOME_KEEP_BASE;
+        size_t bl = strlen(base);
+        if (strncmp(home, base, bl) != 0 || home[bl] != '/')
+                return RK_HOME_KEEP_OUTSIDE;
+        /* a remaining account's home is this one or lies inside it: in the
+         * sorted list, "H" itself, then everything starting "H/" follows the
+         * lower bound of "H/" */
+        size_t i = lower_bound(remaining, n_remaining, home);
+        if (i < n_remaining && strcmp(remaining[i], home) == 0)
+                return RK_HOME_KEEP_SHARED;
+        size_t hl = strlen(home);
+        _cleanup_free_ char *key = malloc(hl + 2);
+        if (!key)
+                return RK_HOME_KEEP_INVALID; /* out of memory: keep, never guess towards removal */
+        memcpy(key, home, hl);
+        key[hl] = '/';
+        key[hl + 1] = 0;
+        i = lower_bound(remaining, n_remaining, key);
+        if (i < n_remaining && strncmp(remaining[i], key, hl + 1) == 0)
+                return RK_HOME_KEEP_SHARED;
+        return RK_HOME_REMOVE;
+}
+
+const char *rk_home_verdict_str(enum rk_home_verdict v) {
+        switch (v) {
+        case RK_HOME_REMOVE: return "removed";
+        case RK_HOME_KEEP_INVALID: return "not an absolute path without \"..\"";
+        case RK_HOME_KEEP_OUTSIDE: return "not under the home base";
+        case RK_HOME_KEEP_BASE: return "the home base itself";
+        case RK_HOME_KEEP_SHARED: return "a remaining account's home is it or lies inside it";
+        }
+        return "?";
+}
+
+int rk_useradd_home_parse(const char *text, const char *fname, char **ret, char *err, size_t errlen) {
+        _cleanup_free_ char *base = NULL;
+        const char *cur = text;
+        struct line l;
+        for (size_t lineno = 1; next_line(&cur, &l); lineno++) {
+                /* useradd's get_defaults(): a line starting "HOME=" exactly,
+                 * the rest of the line is the value; the last one wins */
+                if (l.len < 5 || memcmp(l.s, "HOME=", 5) != 0)
+                        continue;
+                size_t vs = 5, ve = l.len;
+                while (ve > vs && isspace((unsigned char) l.s[ve - 1]))
+                        ve--;
+                if (ve - vs >= 2 && l.s[vs] == '"' && l.s[ve - 1] == '"') {
+                        vs++;
+                        ve--;
+                }
+                _cleanup_free_ char *v = strndup(l.s + vs, ve - vs);
+                if (!v)
+                        return -ENOMEM;
+                free(base);
+                base = NULL;
+                int r = rk_home_canonical(v, &base);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0 || strcmp(base, "/") == 0) {
+                        rk_set_err(err, errlen, "%s:%zu: HOME=%.*s is not a usable home base (an absolute "
+                                   "directory other than /, without \"..\")", fname, lineno,
+                                   (int) (ve - vs > 200 ? 200 : ve - vs), l.s + vs);
+                        return -EINVAL;
+                }
+        }
+        if (!base && !(base = strdup(RK_HOME_BASE_DEFAULT)))
+                return -ENOMEM;
+        *ret = RK_TAKE_PTR(base);
+        return 0;
 }

@@ -20,7 +20,8 @@
  *     written as name or as UID).
  *
  * Every function returns 0 or a negative errno and leaves its outputs
- * untouched on failure. */
+ * untouched on failure.  Every parser here reads data from the target and
+ * has a libFuzzer target (tests/fuzz/fuzz-passwd.c, fuzz-login-defs.c). */
 #pragma once
 
 #include <stdbool.h>
@@ -120,10 +121,27 @@ const char *rk_db_name(enum rk_db db);
 int rk_db_delete(enum rk_db db, const char *in, const struct rk_pw_deletion *d,
                  char **ret, struct rk_edit_stats *stats);
 
-/* Is this a crypt(3) hash we accept as a factory password?  "$id$...$hash"
- * with a non-empty hash part that libxcrypt calls valid and not legacy;
- * never ':' or a newline (they would break the file).  Locked markers ("!",
- * "*") and DES/MD5 are refused. */
+/* Is this a hash we accept as a factory password?  Pure crypt(5) syntax,
+ * whatever the host's libxcrypt supports (the target may be another
+ * system):
+ *   yescrypt        $y$PARAMS$SALT$HASH43        (salt 1..86)
+ *   gost-yescrypt   $gy$PARAMS$SALT$HASH43
+ *   scrypt          $7$SETTING$HASH43            (setting 11..97)
+ *   bcrypt          $2b$CC$SALT+HASH53           ($2y$, $2a$ too; cost 04..31)
+ *   sha512crypt     $6$[rounds=N$]SALT$HASH86    (salt 1..16, no '$')
+ *   sha256crypt     $5$[rounds=N$]SALT$HASH43
+ *   md5crypt        $1$SALT$HASH22               (salt 1..8)
+ * where PARAMS, SALT (except sha/md5's) and HASH are in crypt(5)'s
+ * alphabet [./0-9A-Za-z].  Refused: empty, locked markers ("!", "*",
+ * "!$6$..."), ':' or control characters (they would break the file),
+ * settings without a hash part, any other method, anything of
+ * RK_CRYPT_HASH_MAX bytes or more, and traditional DES
+ * (13 characters of the alphabet, no prefix): it cannot be told apart
+ * from a clear-text password put where a hash belongs, and it keeps only
+ * 8 characters of the password anyway.
+ * rk_crypt_hash_problem() says why not (a static string), NULL when fine. */
+#define RK_CRYPT_HASH_MAX 384 /* libxcrypt's CRYPT_OUTPUT_SIZE, the NUL included */
+const char *rk_crypt_hash_problem(const char *hash);
 bool rk_crypt_hash_valid(const char *hash);
 
 /* Set the hash of `user` in shadow text; expire: lastchg = 0 (the first
@@ -136,3 +154,50 @@ int rk_shadow_set_password(const char *in, const char *user, const char *hash, b
 /* Make passwd's password field of `user` "x" (the hash lives in shadow): an
  * old hash left in passwd would still log in.  -ENOENT: no such user. */
 int rk_passwd_set_shadowed(const char *in, const char *user, char **ret, struct rk_edit_stats *stats);
+
+/* Append a shadow line for `user`, who has none (in passwd but not in
+ * shadow): "user:HASH:LASTCHG::::::", lastchg as rk_shadow_set_password().
+ * -EEXIST when any line, even a malformed one, names the user (a second
+ * line would be a duplicate: that is for a human), -EINVAL for a bad hash
+ * or name. */
+int rk_shadow_add_password(const char *in, const char *user, const char *hash, bool expire, long now_days,
+                           char **ret);
+
+/* A system without etc/shadow keeps the hash in passwd's own field: set
+ * it there.  -ENOENT: no such user; -EINVAL: bad hash. */
+int rk_passwd_set_hash(const char *in, const char *user, const char *hash, char **ret, struct rk_edit_stats *stats);
+
+/* ---- homes (SPEC §3 step 4) ---- */
+
+#define RK_HOME_BASE_DEFAULT "/home"
+
+/* passwd's home field as a canonical absolute path: no repeated or
+ * trailing '/', no "." component ("//home/./a/" -> "/home/a"; "/" stays).
+ * -EINVAL for an empty or relative path, a ".." component (never resolved
+ * by hand: symlinks decide what it means) or a control character. */
+int rk_home_canonical(const char *home, char **ret);
+
+enum rk_home_verdict {
+        RK_HOME_REMOVE,
+        RK_HOME_KEEP_INVALID, /* not canonical, or no usable base */
+        RK_HOME_KEEP_OUTSIDE, /* not under the home base */
+        RK_HOME_KEEP_BASE,    /* the home base itself */
+        RK_HOME_KEEP_SHARED,  /* a remaining account's home is it or lies inside it */
+};
+
+/* The home rule: a deleted user's home goes when it lies strictly under
+ * the home base and no remaining account's home is that directory or lies
+ * inside it, whoever owns it (chroot-SFTP homes are root's).  home and base
+ * are canonical (rk_home_canonical); remaining: the canonical homes of the
+ * accounts that stay, sorted by strcmp.  Whether the path is reachable
+ * without a symlink, on the same filesystem, is the caller's (I/O). */
+enum rk_home_verdict rk_home_rule(const char *home, const char *base, char *const *remaining, size_t n_remaining);
+const char *rk_home_verdict_str(enum rk_home_verdict v);
+
+/* The home base from the text of etc/default/useradd: the last line
+ * starting "HOME=" (as useradd reads it; one pair of double quotes around
+ * the value is dropped, trailing blanks too), canonical.  NULL text or no
+ * HOME=: RK_HOME_BASE_DEFAULT.  A value that is not an absolute path other
+ * than "/" without ".." is an error naming fname and the line: the base
+ * bounds what the reset removes, guessing it would be wrong either way. */
+int rk_useradd_home_parse(const char *text, const char *fname, char **ret, char *err, size_t errlen);

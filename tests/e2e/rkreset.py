@@ -1,6 +1,7 @@
 """Helpers for the factory-reset end-to-end tests: a realistic SSR-like
 root built in a temp dir, tree snapshots, and running the real resetctl."""
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -166,3 +167,13 @@ def run(args, root=None, check=None, env=None, input=None, timeout=120):
     if check is not None:
         assert p.returncode == check, f"{cmd}: rc {p.returncode}\nstdout:{p.stdout}\nstderr:{p.stderr}"
     return p
+
+
+def fail_point_names():
+    """The names of the RK_FAIL points in the sources.  The fault trace lists
+    them beside the RK_FAULT kill points: a kill-at-every-point test skips
+    them (RESETKIT_FAULT never fires at them), a failure test drives them."""
+    names = set()
+    for c in (SRC / "lib").rglob("*.c"):
+        names.update(re.findall(r'RK_FAIL\("([^"]+)"\)', c.read_text()))
+    return names

@@ -120,6 +120,10 @@ static const char SUBID_AFTER[] =
         "admin:100000:65536\n"
         "t128:296608:65536\n";
 
+/* What var/backups held: an older copy */
+#define PASSWD_OLD "olduser:x:1500:1500::/home/olduser:/bin/sh\n"
+#define SHADOW_OLD "olduser:" HASH_B ":18000:0:99999:7:::\n"
+
 static char *const KEEP[] = { (char *) "admin", (char *) "t128", NULL };
 
 struct fixture {
@@ -227,6 +231,14 @@ static void build_root(const char *base, const char *root) {
         put(root, "home/carol/notes", "root's\n", 0644, 0, 0);
 
         mkd(root, "var", 0755, 0, 0);
+        /* Debian's daily copies: older, with a user deleted since and his hash */
+        mkd(root, "var/backups", 0755, 0, 0);
+        _cleanup_free_ char *pw_old = NULL, *sh_old = NULL;
+        assert_true(asprintf(&pw_old, "%s%s", PASSWD, PASSWD_OLD) > 0);
+        assert_true(asprintf(&sh_old, "%s%s", SHADOW, SHADOW_OLD) > 0);
+        put(root, "var/backups/passwd.bak", pw_old, 0644, 0, 0);
+        put(root, "var/backups/shadow.bak", sh_old, 0600, 0, GID_SHADOW);
+        put(root, "var/backups/group.bak", GROUP, 0644, 0, 0);
         mkd(root, "var/mail", 02775, 0, GID_MAIL);
         put(root, "var/mail/bob", "From x\n", 0660, 1002, GID_MAIL);
         put(root, "var/mail/carol", "From y\n", 0660, 0, GID_MAIL); /* not carol's: stays */
@@ -394,6 +406,11 @@ static void test_delete(void **state) {
         assert_file(f->root, "etc/subgid", SUBID_AFTER, 0644, 0, 0);
         assert_false(exists(f->root, "etc/subgid-"));
         assert_file(f->root, "etc/login.defs", LOGIN_DEFS, 0644, 0, 0);
+        /* var/backups: the live content, owner and mode kept, never created */
+        assert_file(f->root, "var/backups/passwd.bak", PASSWD_AFTER, 0644, 0, 0);
+        assert_file(f->root, "var/backups/shadow.bak", SHADOW_AFTER, 0600, 0, GID_SHADOW);
+        assert_file(f->root, "var/backups/group.bak", GROUP_AFTER, 0644, 0, 0);
+        assert_false(exists(f->root, "var/backups/gshadow.bak"));
 
         /* no temporaries left */
         DIR *d = opendir(f->root);
@@ -405,13 +422,19 @@ static void test_delete(void **state) {
         while ((de = readdir(d)))
                 assert_null(rk_startswith(de->d_name, ".#rk-"));
         closedir(d);
+        _cleanup_free_ char *vb = rk_path_join(f->root, "var/backups");
+        d = opendir(vb);
+        while ((de = readdir(d)))
+                assert_null(rk_startswith(de->d_name, ".#rk-"));
+        closedir(d);
 
         assert_false(exists(f->root, "home/bob"));
         assert_true(exists(f->root, "home/admin/.profile"));
         assert_true(exists(f->root, "home/t128"));
-        assert_true(exists(f->root, "home/carol/notes")); /* not carol's */
+        assert_false(exists(f->root, "home/carol"));      /* root's, but under /home: goes */
+        assert_true(exists(f->root, "home"));
         assert_false(exists(f->root, "var/mail/bob"));
-        assert_true(exists(f->root, "var/mail/carol"));   /* not carol's */
+        assert_false(exists(f->root, "var/mail/carol"));  /* root's: goes all the same */
         assert_true(exists(f->root, "var/mail/admin"));
         assert_true(exists(f->root, "var/spool/mail"));   /* the symlink itself stays */
         assert_false(exists(f->root, "var/spool/cron/crontabs/bob"));
@@ -610,6 +633,7 @@ static void test_reset_password(void **state) {
         assert_file(f->root, "etc/shadow", s, 0640, 0, GID_SHADOW);
         assert_file(f->root, "etc/shadow-", s, 0600, 0, 0);
         assert_file(f->root, "etc/passwd", PASSWD, 0644, 0, 0); /* already "x": unchanged */
+        assert_file(f->root, "var/backups/shadow.bak", s, 0600, 0, GID_SHADOW); /* olduser's hash gone too */
 
         /* expire-passwords = false: lastchg is today */
         assert_int_equal(rk_accounts_reset_password(f->root_fd, "admin", HASH_F, false, &f->log), 0);
@@ -630,23 +654,56 @@ static void test_reset_password(void **state) {
 static void test_reset_password_bad(void **state) {
         struct fixture *f = *state;
         _cleanup_free_ char *before = snapshot(f->root);
-        assert_int_equal(rk_accounts_reset_password(f->root_fd, "ghost", HASH_F, true, &f->log), -ENOENT);
+        char err[256] = "";
+        /* a user the target lacks: -ESRCH, for the caller to warn about */
+        assert_int_equal(rk_accounts_reset_password(f->root_fd, "ghost", HASH_F, true, &f->log), -ESRCH);
+        assert_int_equal(rk_accounts_password_check(f->root_fd, "ghost", HASH_F, err, sizeof err), -ESRCH);
+        assert_non_null(strstr(err, "ghost"));
         assert_int_equal(rk_accounts_reset_password(f->root_fd, "t128", "secret", true, &f->log), -EINVAL);
         assert_int_equal(rk_accounts_reset_password(f->root_fd, "t128", "$6$salt", true, &f->log), -EINVAL);
         assert_int_equal(rk_accounts_reset_password(f->root_fd, "t128", "!", true, &f->log), -EINVAL);
         assert_int_equal(rk_accounts_reset_password(f->root_fd, "", HASH_F, true, &f->log), -EINVAL);
+        assert_int_equal(rk_accounts_password_check(f->root_fd, "t128", "not-a-hash", err, sizeof err), -EINVAL);
+        assert_non_null(strstr(err, "crypt(5)"));
+        assert_int_equal(rk_accounts_password_check(f->root_fd, "t128", HASH_F, err, sizeof err), 0);
+        /* a malformed shadow line of the user: for a human */
+        _cleanup_free_ char *sh0 = slurp(f->root, "etc/shadow");
+        _cleanup_free_ char *bad = NULL;
+        assert_true(asprintf(&bad, "%sweird:x\n", sh0) > 0);
+        put(f->root, "etc/shadow", bad, 0640, 0, GID_SHADOW);
+        put(f->root, "etc/passwd", "weird:x:1200:1200::/home/weird:/bin/sh\n", 0644, 0, 0);
+        _cleanup_free_ char *before_bad = snapshot(f->root);
+        assert_int_equal(rk_accounts_password_check(f->root_fd, "weird", HASH_F, err, sizeof err), -EBADMSG);
+        assert_non_null(strstr(err, "etc/shadow"));
+        assert_int_equal(rk_accounts_reset_password(f->root_fd, "weird", HASH_F, true, &f->log), -EBADMSG);
+        _cleanup_free_ char *after_bad = snapshot(f->root);
+        assert_string_equal(before_bad, after_bad);
+        put(f->root, "etc/shadow", sh0, 0640, 0, GID_SHADOW);
+        put(f->root, "etc/passwd", PASSWD, 0644, 0, 0);
         _cleanup_free_ char *after = snapshot(f->root);
         assert_string_equal(before, after);
-        /* in passwd but not in shadow */
-        put(f->root, "etc/passwd", PASSWD, 0644, 0, 0);
+}
+
+static void test_reset_password_no_shadow_line(void **state) {
+        struct fixture *f = *state;
+        /* in passwd, not in shadow: the line is added */
         _cleanup_free_ char *sh = slurp(f->root, "etc/shadow");
         char *t = strstr(sh, "t128:");
         memmove(t, strchr(t, '\n') + 1, strlen(strchr(t, '\n') + 1) + 1);
         put(f->root, "etc/shadow", sh, 0640, 0, GID_SHADOW);
-        _cleanup_free_ char *before2 = snapshot(f->root);
-        assert_int_equal(rk_accounts_reset_password(f->root_fd, "t128", HASH_F, true, &f->log), -ENOENT);
-        _cleanup_free_ char *after2 = snapshot(f->root);
-        assert_string_equal(before2, after2);
+        assert_int_equal(rk_accounts_reset_password(f->root_fd, "t128", HASH_F, true, &f->log), 0);
+        _cleanup_free_ char *want = NULL;
+        assert_true(asprintf(&want, "%st128:" HASH_F ":0::::::\n", sh) > 0);
+        assert_file(f->root, "etc/shadow", want, 0640, 0, GID_SHADOW);
+        assert_file(f->root, "etc/shadow-", want, 0600, 0, 0);
+
+        /* no etc/shadow at all: the hash goes in passwd's field */
+        _cleanup_free_ char *p = rk_path_join(f->root, "etc/shadow");
+        assert_int_equal(unlink(p), 0);
+        assert_int_equal(rk_accounts_reset_password(f->root_fd, "bob", HASH_F, true, &f->log), 0);
+        _cleanup_free_ char *pw = slurp(f->root, "etc/passwd");
+        assert_non_null(strstr(pw, "\nbob:" HASH_F ":1002:1002:"));
+        assert_false(exists(f->root, "etc/shadow"));
 }
 
 static void test_missing_root_files(void **state) {
@@ -662,7 +719,8 @@ static void test_missing_root_files(void **state) {
 static void test_home_edge_cases(void **state) {
         struct fixture *f = *state;
         /* homes that must never be removed: "/", "..", relative, through a
-         * symlink, a symlink itself, shared with a remaining user */
+         * symlink, a symlink itself, shared with a remaining user (by path
+         * or through a symlink), the home base itself */
         put(f->root, "etc/passwd",
             "root:x:0:0::/root:/bin/sh\n"
             "u1:x:2001:2001::/:/bin/sh\n"
@@ -671,7 +729,11 @@ static void test_home_edge_cases(void **state) {
             "u4:x:2004:2004::/lnk/u4:/bin/sh\n"
             "u5:x:2005:2005::/home/u5:/bin/sh\n"
             "u6:x:2006:2006::/home/shared:/bin/sh\n"
-            "keeper:x:2007:2006::/home/shared/:/bin/sh\n",
+            "keeper:x:2007:2006::/home/shared/:/bin/sh\n"
+            "u7:x:2008:2008::/home/u7:/bin/sh\n"
+            "keeper2:x:2009:2009::/srv/alias/sub:/bin/sh\n"
+            "u8:x:2010:2010::/home/u8:/bin/sh\n"
+            "u9:x:2011:2011::/home:/bin/sh\n",
             0644, 0, 0);
         mkd(f->root, "home/u3", 0755, 2003, 2003);
         lnk(f->root, "lnk", "home");
@@ -679,15 +741,26 @@ static void test_home_edge_cases(void **state) {
         lnk(f->root, "home/u5", "../../outside");
         mkd(f->root, "home/shared", 0755, 2006, 2006);
         put(f->root, "home/shared/f", "x\n", 0644, 2006, 2006);
+        /* keeper2's home is inside u7's, spelled through a symlink */
+        mkd(f->root, "home/u7", 0755, 0, 0);
+        mkd(f->root, "home/u7/sub", 0755, 2009, 2009);
+        put(f->root, "home/u7/sub/keeper2-data", "x\n", 0644, 2009, 2009);
+        mkd(f->root, "srv", 0755, 0, 0);
+        lnk(f->root, "srv/alias", "/home/u7");
+        /* chroot-SFTP: root's home, the user's files inside */
+        mkd(f->root, "home/u8", 0755, 0, 0);
+        mkd(f->root, "home/u8/upload", 0755, 2010, 2010);
+        put(f->root, "home/u8/upload/secret", "x\n", 0600, 2010, 2010);
         if (is_root()) {
                 _cleanup_free_ char *e = rk_path_join(f->root, "etc");
                 assert_int_equal(chown(e, 2002, 2002), 0); /* even owned by u2, /home/../etc stays */
         }
-        char *keep[] = { (char *) "keeper", NULL };
+        char *keep[] = { (char *) "keeper", (char *) "keeper2", NULL };
         struct rk_accounts_plan p;
         char err[256] = "";
         assert_int_equal(rk_accounts_plan(f->root_fd, 2000, keep, &p, err, sizeof err), 0);
-        assert_int_equal(p.n_users, 6);
+        assert_string_equal(p.home_base, "/home");
+        assert_int_equal(p.n_users, 9);
         assert_int_equal(rk_accounts_delete(f->root_fd, &p, &f->log), 0);
         rk_accounts_plan_free(&p);
         assert_true(exists(f->root, "etc/shadow"));
@@ -696,8 +769,47 @@ static void test_home_edge_cases(void **state) {
         assert_true(exists(f->root, "home/u5"));
         assert_true(exists(f->base, "outside/precious"));
         assert_true(exists(f->root, "home/shared/f"));
+        assert_true(exists(f->root, "home/u7/sub/keeper2-data"));
+        assert_false(exists(f->root, "home/u8"));
+        assert_true(exists(f->root, "home/admin/.profile")); /* u9's home is the base: nothing in it goes */
         assert_file(f->root, "etc/passwd",
-                    "root:x:0:0::/root:/bin/sh\nkeeper:x:2007:2006::/home/shared/:/bin/sh\n", 0644, 0, 0);
+                    "root:x:0:0::/root:/bin/sh\nkeeper:x:2007:2006::/home/shared/:/bin/sh\n"
+                    "keeper2:x:2009:2009::/srv/alias/sub:/bin/sh\n", 0644, 0, 0);
+}
+
+static void test_home_base_from_useradd(void **state) {
+        struct fixture *f = *state;
+        mkd(f->root, "etc/default", 0755, 0, 0);
+        put(f->root, "etc/default/useradd", "SHELL=/bin/sh\nHOME=/srv/users\n", 0644, 0, 0);
+        put(f->root, "etc/passwd", "root:x:0:0::/root:/bin/sh\n"
+            "ivan:x:2001:2001::/srv/users/ivan:/bin/sh\n"
+            "bob:x:1002:1002:Bob:/home/bob:/bin/bash\n", 0644, 0, 0);
+        mkd(f->root, "srv", 0755, 0, 0);
+        mkd(f->root, "srv/users", 0755, 0, 0);
+        mkd(f->root, "srv/users/ivan", 0700, 0, 0);
+        put(f->root, "srv/users/ivan/key", "x\n", 0600, 2001, 2001);
+        struct rk_accounts_plan p;
+        char err[256] = "";
+        assert_int_equal(rk_accounts_plan(f->root_fd, 1000, NULL, &p, err, sizeof err), 0);
+        assert_string_equal(p.home_base, "/srv/users");
+        assert_int_equal(rk_accounts_delete(f->root_fd, &p, &f->log), 0);
+        rk_accounts_plan_free(&p);
+        assert_false(exists(f->root, "srv/users/ivan"));
+        assert_true(exists(f->root, "srv/users"));
+        assert_true(exists(f->root, "home/bob/.ssh/id_ed25519")); /* outside this base: kept */
+
+        /* a base that bounds nothing is refused, naming the line */
+        put(f->root, "etc/default/useradd", "# x\nHOME=/\n", 0644, 0, 0);
+        assert_int_equal(rk_accounts_plan(f->root_fd, 1000, NULL, &p, err, sizeof err), -EINVAL);
+        assert_non_null(strstr(err, "etc/default/useradd:2"));
+}
+
+static void test_var_backups_symlink_refused(void **state) {
+        struct fixture *f = *state;
+        _cleanup_free_ char *a = rk_path_join(f->root, "var/backups/shadow.bak");
+        assert_int_equal(unlink(a), 0);
+        assert_int_equal(symlink("../../../outside/precious", a), 0);
+        check_refused(f, "var/backups/shadow.bak:");
 }
 
 #if RK_FAULT_INJECTION
@@ -709,11 +821,26 @@ struct point {
         unsigned count;
 };
 
-static size_t trace_points(const char *trace, struct point *pts, size_t max) {
+/* The RK_FAIL points of accounts.c (the trace lists both kinds). */
+static const char *const FAIL_POINTS[] = {
+        "accounts:open", "accounts:lock", "accounts:write", "accounts:fsync", "accounts:rm-home", "accounts:unlink",
+};
+
+static bool is_fail_point(const char *name) {
+        for (size_t i = 0; i < RK_ELEMENTSOF(FAIL_POINTS); i++)
+                if (strcmp(name, FAIL_POINTS[i]) == 0)
+                        return true;
+        return false;
+}
+
+/* The points of a traced run: kill points (fail = false) or failure points. */
+static size_t trace_points(const char *trace, struct point *pts, size_t max, bool fail) {
         _cleanup_free_ char *t = NULL;
         assert_int_equal(rk_read_at(AT_FDCWD, trace, 0, 1 << 20, &t, NULL), 0);
         size_t n = 0;
         for (char *s = strtok(t, "\n"); s; s = strtok(NULL, "\n")) {
+                if (is_fail_point(s) != fail)
+                        continue;
                 size_t i;
                 for (i = 0; i < n && strcmp(pts[i].name, s) != 0; i++)
                         ;
@@ -733,7 +860,11 @@ static int run_child_job(const char *root, enum child_job job, const char *fault
         pid_t pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
-                if (fault)
+                /* "fail=NAME:N": an RK_FAIL point; else a kill point */
+                const char *failure = fault ? rk_startswith(fault, "fail=") : NULL;
+                if (failure)
+                        setenv("RESETKIT_FAIL", failure, 1);
+                else if (fault)
                         setenv("RESETKIT_FAULT", fault, 1);
                 if (trace)
                         setenv("RESETKIT_FAULT_TRACE", trace, 1);
@@ -773,7 +904,7 @@ static void test_crash_reset_password(void **state) {
         _cleanup_free_ char *sh = slurp(f->root, "etc/shadow-");
         assert_non_null(strstr(sh, "root:" HASH_F ":0:"));
         struct point pts[32];
-        size_t n = trace_points(trace, pts, RK_ELEMENTSOF(pts));
+        size_t n = trace_points(trace, pts, RK_ELEMENTSOF(pts), false);
         unsigned runs = 0;
         for (size_t i = 0; i < n; i++)
                 for (unsigned k = 1; k <= pts[i].count; k++) {
@@ -802,7 +933,7 @@ static void test_crash_resume(void **state) {
         int st = run_child(f->root, NULL, trace);
         assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
         struct point pts[32];
-        size_t n = trace_points(trace, pts, RK_ELEMENTSOF(pts));
+        size_t n = trace_points(trace, pts, RK_ELEMENTSOF(pts), false);
         bool seen_file = false, seen_home = false, seen_user = false;
         for (size_t i = 0; i < n; i++) {
                 seen_file |= strcmp(pts[i].name, "accounts:file") == 0;
@@ -834,6 +965,54 @@ static void test_crash_resume(void **state) {
                 }
         assert_true(runs >= 15);
 }
+/* Every failure point, every time it is reached, fails once: the call
+ * returns the error, the files are consistent (passwd still parses and
+ * lists root, shadow has root), and a re-run ends in the same tree as an
+ * uninterrupted run. */
+static void fail_matrix(struct fixture *f, enum child_job job, void (*prepare)(const char *), unsigned min_runs) {
+        char trace[128];
+        snprintf(trace, sizeof trace, "%s/trace-fail", f->base);
+        if (prepare)
+                prepare(f->root);
+        int st = run_child_job(f->root, job, NULL, trace);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        struct point pts[32];
+        size_t n = trace_points(trace, pts, RK_ELEMENTSOF(pts), true);
+        unsigned runs = 0;
+        for (size_t i = 0; i < n; i++)
+                for (unsigned k = 1; k <= pts[i].count; k++) {
+                        char dir[128], fault[96];
+                        snprintf(dir, sizeof dir, "%s/fail%u", f->base, runs++);
+                        build_root(f->base, dir);
+                        if (prepare)
+                                prepare(dir);
+                        snprintf(fault, sizeof fault, "fail=%.63s:%u", pts[i].name, k);
+                        st = run_child_job(dir, job, fault, NULL);
+                        if (!(WIFEXITED(st) && WEXITSTATUS(st) == 3))
+                                fail_msg("%s: the call did not return the error (status %d)", fault, st);
+                        _cleanup_free_ char *pw = slurp(dir, "etc/passwd");
+                        _cleanup_free_ char *sh = slurp(dir, "etc/shadow");
+                        if (!strstr(pw, "root:") || !strstr(sh, "root:"))
+                                fail_msg("%s: passwd or shadow lost root", fault);
+                        st = run_child_job(dir, job, NULL, NULL);
+                        if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+                                fail_msg("%s: the re-run failed (status %d)", fault, st);
+                        print_message("failure at %s, re-run: comparing\n", fault);
+                        assert_same_tree(f->root, dir);
+                        rm_rf(dir);
+                }
+        assert_true(runs >= min_runs);
+}
+
+static void test_fail_delete(void **state) {
+        struct fixture *f = *state;
+        fail_matrix(f, JOB_DELETE, NULL, 20);
+}
+
+static void test_fail_reset_password(void **state) {
+        struct fixture *f = *state;
+        fail_matrix(f, JOB_RESET_PASSWORD, prepare_reset, 10);
+}
 #endif
 
 int main(void) {
@@ -849,11 +1028,16 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_lock_symlink_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reset_password, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reset_password_bad, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reset_password_no_shadow_line, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_missing_root_files, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_home_edge_cases, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_home_base_from_useradd, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_var_backups_symlink_refused, setup, teardown),
 #if RK_FAULT_INJECTION
                 cmocka_unit_test_setup_teardown(test_crash_resume, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_crash_reset_password, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fail_delete, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fail_reset_password, setup, teardown),
 #endif
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

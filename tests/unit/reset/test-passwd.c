@@ -45,6 +45,8 @@ static const char GROUP[] =
         "+:::\n"
         "broken:x:1007\n";
 
+static const char SHADOW_FOR_ADD[] = "root:*:1::::::\nadmin:!:19500:0:99999:7:::\nbroken:x\n";
+
 static struct rk_pw_rules rules_default(char *const *keep) {
         return (struct rk_pw_rules) { .min_uid = 1000, .uid_max = 60000, .keep_users = keep };
 }
@@ -299,20 +301,180 @@ static void test_subuid(void **state) {
 }
 
 static void test_hash_valid(void **state) {
-        assert_true(rk_crypt_hash_valid(HASH_A));
-        assert_true(rk_crypt_hash_valid(HASH_Y));
+        static const char *const good[] = {
+                HASH_A,
+                HASH_Y,
+                "$gy$j9T$F5Jx5fExrKuPp53xLKQ..1$X3DX6M94c7o.9agCG9G317fhZg9SqC.5i5rd.RhAtQ7",
+                "$7$CU..../....2KtPB1E5IbvdSTDm8Q/MM0$yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy",
+                "$2b$12$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                "$2y$04$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                "$2a$31$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                "$6$rounds=5000$saltsalt$Jx0A8y7nOQe0Q2z8tYQp4u7TqkUoN9Oq2dLrAdd.yT0Ld0ZpXKX7rU6s3N6e8vTzB0N0ykqF3E5x2hWZ9t8YV.",
+                "$6$sixteencharsalt$Jx0A8y7nOQe0Q2z8tYQp4u7TqkUoN9Oq2dLrAdd.yT0Ld0ZpXKX7rU6s3N6e8vTzB0N0ykqF3E5x2hWZ9t8YV.",
+                "$5$salt$bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+                "$1$saltsalt$cccccccccccccccccccccc",
+                "$1$s$cccccccccccccccccccccc",
+        };
+        static const char *const bad[] = {
+                "", "!", "*", "!!", "x", "!" HASH_A, "*LK*",
+                "abcdefghijklm",                        /* DES: a 13-letter clear-text password looks the same */
+                "_J9..CCCCXBrJUJV154M",                 /* BSDi extended DES */
+                "$6$saltsalt",                          /* a setting, no hash */
+                "$6$saltsalt$",                         /* empty hash part */
+                "$6$$Jx0A8y7nOQe0Q2z8tYQp4u7TqkUoN9Oq2dLrAdd.yT0Ld0ZpXKX7rU6s3N6e8vTzB0N0ykqF3E5x2hWZ9t8YV.", /* no salt */
+                "$6$seventeencharsalt$Jx0A8y7nOQe0Q2z8tYQp4u7TqkUoN9Oq2dLrAdd.yT0Ld0ZpXKX7rU6s3N6e8vTzB0N0ykqF3E5x2hWZ9t8YV.",
+                "$6$saltsalt$Jx0A8y7nOQe0Q2z8tYQp4u7TqkUoN9Oq2dLrAdd.yT0Ld0ZpXKX7rU6s3N6e8vTzB0N0ykqF3E5x2hWZ9t8YV",   /* 85 */
+                "$6$saltsalt$Jx0A8y7nOQe0Q2z8tYQp4u7TqkUoN9Oq2dLrAdd.yT0Ld0ZpXKX7rU6s3N6e8vTzB0N0ykqF3E5x2hWZ9t8YV.x", /* 87 */
+                "$6$saltsalt$Jx0A8y7nOQe0Q2z8tYQp4u7TqkUoN9Oq2dLrAdd.yT0Ld0ZpXKX7rU6s3N6e8vTzB0N0ykqF3E5x2hWZ9t8Y!.",
+                "$6$rounds=0$saltsalt$Jx0A8y7nOQe0Q2z8tYQp4u7TqkUoN9Oq2dLrAdd.yT0Ld0ZpXKX7rU6s3N6e8vTzB0N0ykqF3E5x2hWZ9t8YV.",
+                "$6$rounds=1234567890$s$Jx0A8y7nOQe0Q2z8tYQp4u7TqkUoN9Oq2dLrAdd.yT0Ld0ZpXKX7rU6s3N6e8vTzB0N0ykqF3E5x2hWZ9t8YV.",
+                "$6$salt:x$hash",
+                HASH_A "\nroot::0:0",
+                "$6$saltsalt$!!!!",
+                "$1$abc$defghijk",                      /* md5 hash part too short */
+                "$1$ninechars$cccccccccccccccccccccc",
+                "$5$salt$bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+                "$2b$03$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /* cost below 4 */
+                "$2b$12$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",  /* 52 */
+                "$2x$12$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /* the buggy-compat variant */
+                "$y$j9T$$X3DX6M94c7o.9agCG9G317fhZg9SqC.5i5rd.RhAtQ7",
+                "$y$$F5Jx5fExrKuPp53xLKQ..1$X3DX6M94c7o.9agCG9G317fhZg9SqC.5i5rd.RhAtQ7",
+                "$y$j9T$F5Jx5fExrKuPp53xLKQ..1$X3DX6M94c7o.9agCG9G317fhZg9SqC.5i5rd.RhAtQ",
+                "$7$short$yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy",
+                "$sha1$40000$salt$aaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                "$md5$salt$aaaaaaaaaaaaaaaaaaaaaa",
+                "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA",
+                "$6$salt\tsalt$Jx0A8y7nOQe0Q2z8tYQp4u7TqkUoN9Oq2dLrAdd.yT0Ld0ZpXKX7rU6s3N6e8vTzB0N0ykqF3E5x2hWZ9t8YV.",
+        };
+        for (size_t i = 0; i < RK_ELEMENTSOF(good); i++)
+                if (!rk_crypt_hash_valid(good[i]))
+                        fail_msg("refused %s: %s", good[i], rk_crypt_hash_problem(good[i]));
+        for (size_t i = 0; i < RK_ELEMENTSOF(bad); i++) {
+                if (rk_crypt_hash_valid(bad[i]))
+                        fail_msg("accepted \"%s\"", bad[i]);
+                assert_non_null(rk_crypt_hash_problem(bad[i]));
+        }
         assert_false(rk_crypt_hash_valid(NULL));
-        assert_false(rk_crypt_hash_valid(""));
-        assert_false(rk_crypt_hash_valid("!"));
-        assert_false(rk_crypt_hash_valid("*"));
-        assert_false(rk_crypt_hash_valid("x"));
-        assert_false(rk_crypt_hash_valid("$6$saltsalt"));      /* a setting, no hash */
-        assert_false(rk_crypt_hash_valid("$6$saltsalt$"));     /* empty hash part */
-        assert_false(rk_crypt_hash_valid("$1$abc$defghijk"));  /* MD5: legacy */
-        assert_false(rk_crypt_hash_valid("abcdefghijklm"));    /* DES */
-        assert_false(rk_crypt_hash_valid("$6$salt:x$hash"));
-        assert_false(rk_crypt_hash_valid(HASH_A "\nroot::0:0"));
-        assert_false(rk_crypt_hash_valid("$6$saltsalt$!!!!"));
+        char long_y[RK_CRYPT_HASH_MAX + 64] = "$y$";
+        memset(long_y + 3, 'j', RK_CRYPT_HASH_MAX);
+        memcpy(long_y + 3 + RK_CRYPT_HASH_MAX, "$salt$X3DX6M94c7o.9agCG9G317fhZg9SqC.5i5rd.RhAtQ7", 50);
+        assert_false(rk_crypt_hash_valid(long_y)); /* yescrypt's parameters are unbounded in the syntax */
+        assert_non_null(strstr(rk_crypt_hash_problem("abcdefghijklm"), "DES"));
+        assert_non_null(strstr(rk_crypt_hash_problem("!"), "locked"));
+        assert_null(rk_crypt_hash_problem(HASH_A));
+}
+
+static void test_shadow_add_password(void **state) {
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL;
+        assert_int_equal(rk_shadow_add_password("root:*:1::::::\n", "admin", HASH_A, true, 20000, &a), 0);
+        assert_string_equal(a, "root:*:1::::::\nadmin:" HASH_A ":0::::::\n");
+        /* a last line without newline gets one first; not expired: today */
+        assert_int_equal(rk_shadow_add_password("root:*:1::::::", "admin", HASH_A, false, 20000, &b), 0);
+        assert_string_equal(b, "root:*:1::::::\nadmin:" HASH_A ":20000::::::\n");
+        assert_int_equal(rk_shadow_add_password("", "admin", HASH_A, true, 1, &c), 0);
+        assert_string_equal(c, "admin:" HASH_A ":0::::::\n");
+        char *x = NULL;
+        /* a line already names the user, even a malformed one */
+        assert_int_equal(rk_shadow_add_password(SHADOW_FOR_ADD, "admin", HASH_A, true, 1, &x), -EEXIST);
+        assert_int_equal(rk_shadow_add_password(SHADOW_FOR_ADD, "broken", HASH_A, true, 1, &x), -EEXIST);
+        assert_int_equal(rk_shadow_add_password(SHADOW_FOR_ADD, "ghost", "!", true, 1, &x), -EINVAL);
+        assert_int_equal(rk_shadow_add_password(SHADOW_FOR_ADD, "gh:ost", HASH_A, true, 1, &x), -EINVAL);
+        assert_null(x);
+}
+
+static void test_passwd_set_hash(void **state) {
+        _cleanup_free_ char *a = NULL;
+        assert_int_equal(rk_passwd_set_hash("root:old:0:0::/root:/bin/sh\n", "root", HASH_A, &a, NULL), 0);
+        assert_string_equal(a, "root:" HASH_A ":0:0::/root:/bin/sh\n");
+        char *x = NULL;
+        assert_int_equal(rk_passwd_set_hash("root:old:0:0::/root:/bin/sh\n", "ghost", HASH_A, &x, NULL), -ENOENT);
+        assert_int_equal(rk_passwd_set_hash("root:old:0:0::/root:/bin/sh\n", "root", "*", &x, NULL), -EINVAL);
+        assert_null(x);
+}
+
+static void canon_is(const char *in, const char *want) {
+        _cleanup_free_ char *c = NULL;
+        int r = rk_home_canonical(in, &c);
+        if (!want) {
+                if (r != -EINVAL)
+                        fail_msg("\"%s\": %d, want -EINVAL", in, r);
+                return;
+        }
+        assert_int_equal(r, 0);
+        assert_string_equal(c, want);
+}
+
+static void test_home_canonical(void **state) {
+        canon_is("/home/a", "/home/a");
+        canon_is("//home/./a//", "/home/a");
+        canon_is("/", "/");
+        canon_is("///.//", "/");
+        canon_is("/home/.a/..b", "/home/.a/..b");
+        canon_is("", NULL);
+        canon_is("home/a", NULL);
+        canon_is("/home/../etc", NULL);
+        canon_is("/home/a/..", NULL);
+        canon_is("/home/a\n", NULL);
+}
+
+static void test_home_rule(void **state) {
+        /* remaining homes, sorted: "-" and "." sort before "/" */
+        char *kept[] = { (char *) "/home/a-b", (char *) "/home/a.b", (char *) "/home/g/svc",
+                         (char *) "/home/shared", (char *) "/root" };
+        size_t n = RK_ELEMENTSOF(kept);
+        assert_int_equal(rk_home_rule("/home/alice", "/home", kept, n), RK_HOME_REMOVE);
+        assert_int_equal(rk_home_rule("/home/deep/er/x", "/home", kept, n), RK_HOME_REMOVE);
+        assert_int_equal(rk_home_rule("/home/a", "/home", kept, n), RK_HOME_REMOVE); /* a-b, a.b are not inside */
+        assert_int_equal(rk_home_rule("/home", "/home", kept, n), RK_HOME_KEEP_BASE);
+        assert_int_equal(rk_home_rule("/homer/x", "/home", kept, n), RK_HOME_KEEP_OUTSIDE);
+        assert_int_equal(rk_home_rule("/srv/dave", "/home", kept, n), RK_HOME_KEEP_OUTSIDE);
+        assert_int_equal(rk_home_rule("/", "/home", kept, n), RK_HOME_KEEP_OUTSIDE);
+        assert_int_equal(rk_home_rule("/home/shared", "/home", kept, n), RK_HOME_KEEP_SHARED);
+        assert_int_equal(rk_home_rule("/home/g", "/home", kept, n), RK_HOME_KEEP_SHARED); /* svc lives inside */
+        assert_int_equal(rk_home_rule("/home/shared/sub", "/home", kept, n), RK_HOME_REMOVE);
+        assert_int_equal(rk_home_rule("/home/alice", "/home", NULL, 0), RK_HOME_REMOVE);
+        /* another base */
+        assert_int_equal(rk_home_rule("/srv/users/ivan", "/srv/users", kept, n), RK_HOME_REMOVE);
+        assert_int_equal(rk_home_rule("/home/alice", "/srv/users", kept, n), RK_HOME_KEEP_OUTSIDE);
+        /* no usable base or home: keep */
+        assert_int_equal(rk_home_rule("/etc", "/", kept, n), RK_HOME_KEEP_INVALID);
+        assert_int_equal(rk_home_rule("", "/home", kept, n), RK_HOME_KEEP_INVALID);
+        assert_int_equal(rk_home_rule("home/x", "/home", kept, n), RK_HOME_KEEP_INVALID);
+        assert_int_equal(rk_home_rule(NULL, "/home", kept, n), RK_HOME_KEEP_INVALID);
+        for (int v = RK_HOME_REMOVE; v <= RK_HOME_KEEP_SHARED; v++)
+                assert_string_not_equal(rk_home_verdict_str(v), "?");
+}
+
+static void useradd_is(const char *text, const char *want) {
+        _cleanup_free_ char *b = NULL;
+        char err[256] = "";
+        if (rk_useradd_home_parse(text, "etc/default/useradd", &b, err, sizeof err) < 0)
+                fail_msg("\"%s\": %s", text, err);
+        assert_string_equal(b, want);
+}
+
+static void test_useradd_home(void **state) {
+        useradd_is(NULL, "/home");
+        useradd_is("", "/home");
+        useradd_is("# HOME=/srv\nSHELL=/bin/sh\n", "/home");
+        useradd_is("  HOME=/srv\n", "/home"); /* useradd matches "HOME=" at the start only */
+        useradd_is("HOMEDIR=/srv\n", "/home");
+        useradd_is("HOME=/srv/users\n", "/srv/users");
+        useradd_is("HOME=/srv/users/ \r\n", "/srv/users");
+        useradd_is("HOME=\"/data/home\"\n", "/data/home");
+        useradd_is("HOME=/a\nHOME=/b", "/b"); /* the last wins */
+        static const char *const bad[] = { "HOME=\n", "HOME=home\n", "HOME=/\n", "HOME=/home/../etc\n",
+                                           "HOME=\"\"\n", "HOME=//\n" };
+        for (size_t i = 0; i < RK_ELEMENTSOF(bad); i++) {
+                char *b = NULL;
+                char err[256] = "";
+                char text[64];
+                snprintf(text, sizeof text, "SHELL=/bin/sh\n%s", bad[i]);
+                assert_int_equal(rk_useradd_home_parse(text, "etc/default/useradd", &b, err, sizeof err), -EINVAL);
+                assert_null(b);
+                if (!strstr(err, "etc/default/useradd:2"))
+                        fail_msg("\"%s\": error \"%s\" does not name the line", bad[i], err);
+        }
 }
 
 static const char SHADOW[] =
@@ -445,6 +607,11 @@ int main(void) {
                 cmocka_unit_test(test_group_and_gshadow_membership),
                 cmocka_unit_test(test_subuid),
                 cmocka_unit_test(test_hash_valid),
+                cmocka_unit_test(test_shadow_add_password),
+                cmocka_unit_test(test_passwd_set_hash),
+                cmocka_unit_test(test_home_canonical),
+                cmocka_unit_test(test_home_rule),
+                cmocka_unit_test(test_useradd_home),
                 cmocka_unit_test(test_set_password),
                 cmocka_unit_test(test_passwd_set_shadowed),
                 cmocka_unit_test(test_login_defs),
