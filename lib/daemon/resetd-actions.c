@@ -7,7 +7,7 @@
  * last (re)loaded, its log — so the store's and the engine's messages land
  * in resetd's log and the outcome comes back as a value, not an exit code.
  *
- * Why a module: the store and the engine bring json-c, libxcrypt and (on
+ * Why a module: the store and the engine bring json-c and (on
  * the first checksum) libcrypto, and their code; mapped in the daemon they
  * would stay resident for the appliance's whole life, idle.  The daemon
  * loads this module in the forked child only, when a press asks for one of

@@ -11,11 +11,11 @@
 
 #include "fault.h"
 #include "fsutil.h"
+#include "mount.h"
 #include "passwd.h"
 #include "rmtree.h"
 
 #define DB_MAX_SIZE ((size_t) 256 << 20)
-#define TEMP_PREFIX ".#rk-" /* the prefix of fsutil's temporaries, which write_owned() makes */
 #define SELINUX_XATTR "security.selinux"
 #define VAR_BACKUPS "var/backups"
 
@@ -404,7 +404,7 @@ static void remove_stale_temps(int dfd, const char *dir, bool vbak, struct rk_lo
                 return;
         struct dirent *de;
         while ((de = readdir(d))) {
-                const char *rest = rk_startswith(de->d_name, TEMP_PREFIX);
+                const char *rest = rk_startswith(de->d_name, RK_TEMP_PREFIX);
                 if (!rest)
                         continue;
                 for (size_t i = 0; i < N_DB; i++) {
@@ -473,13 +473,19 @@ static int write_db(const struct dirs *d, size_t i, const struct dbfile *f, stru
 /* Remove directory `base` in pfd and everything below it: the factory
  * reset's own safe removal (iterative, never following a symlink, never
  * entering another filesystem), with pfd as its root so nothing above the
- * home's parent can be reached.  dev is the filesystem the tree must be on. */
-static int rm_tree_at(int pfd, const char *base, dev_t dev, const char *what, struct rk_log *log) {
-        struct stat s;
-        if (fstatat(pfd, base, &s, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        if (s.st_dev != dev)
+ * home's parent can be reached.  A tree that is itself a mount point (an
+ * NFS home, a bind mount of a directory from anywhere, of this filesystem
+ * too) is another filesystem's data: left in place. */
+static int rm_tree_at(int pfd, const char *base, const char *what, struct rk_log *log) {
+        int m = rk_mount_root_at(pfd, base);
+        if (m == -ENOENT)
                 return 0;
+        if (m < 0)
+                return m;
+        if (m > 0) {
+                rk_warn(log, "accounts: %s is a mount point, left in place", what);
+                return 0;
+        }
         struct rk_rm_opts o = { .log = log };
         struct rk_rm_stats st = {};
         int r = rk_rm_path(pfd, base, false, &o, &st);
@@ -517,16 +523,9 @@ static int remove_named(int dfd, const char *dir, const char *name, bool files_o
         if (r < 0)
                 return rk_log_errno(log, r, "accounts: removing %s/%s: %s", dir, name, strerror(-r));
         if (S_ISDIR(s.st_mode)) {
-                struct stat ds;
-                if (fstat(dfd, &ds) < 0)
-                        return -errno;
-                if (ds.st_dev != s.st_dev) {
-                        rk_warn(log, "accounts: %s/%s is a mount point, left in place", dir, name);
-                        return 0;
-                }
                 char what[PATH_MAX];
                 snprintf(what, sizeof what, "%s/%s", dir, name);
-                r = rm_tree_at(dfd, name, s.st_dev, what, log);
+                r = rm_tree_at(dfd, name, what, log);
                 if (r < 0)
                         return rk_log_errno(log, r, "accounts: removing %s: %s", what, strerror(-r));
         } else if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
@@ -733,9 +732,7 @@ static int remove_home(int root_fd, struct user_dirs *ud, const struct rk_pw_ent
         }
         if (pfd < 0)
                 return rk_log_errno(log, pfd, "accounts: home %s of %s: %s", u->home, u->name, strerror(-pfd));
-        struct stat ps, s;
-        if (fstat(pfd, &ps) < 0)
-                return rk_log_errno(log, errno, "accounts: home %s of %s: %m", u->home, u->name);
+        struct stat s;
         if (fstatat(pfd, base, &s, AT_SYMLINK_NOFOLLOW) < 0)
                 return errno == ENOENT ? 0 : rk_log_errno(log, errno, "accounts: home %s: %m", u->home);
         if (!S_ISDIR(s.st_mode)) {
@@ -747,13 +744,9 @@ static int remove_home(int root_fd, struct user_dirs *ud, const struct rk_pw_ent
                         "left in place", u->home, u->name);
                 return 0;
         }
-        if (s.st_dev != ps.st_dev) {
-                rk_warn(log, "accounts: home %s of %s is a mount point, left in place", u->home, u->name);
-                return 0;
-        }
         r = RK_FAIL("accounts:rm-home");
         if (r >= 0)
-                r = rm_tree_at(pfd, base, s.st_dev, u->home, log);
+                r = rm_tree_at(pfd, base, u->home, log);
         if (r < 0)
                 return rk_log_errno(log, r, "accounts: removing home %s of %s: %s", u->home, u->name, strerror(-r));
         rk_info(log, "accounts: removed home %s of %s", u->home, u->name);

@@ -107,3 +107,26 @@ def test_dry_run_counts_nothing_behind_a_mount(tmp_path):
     files = sum(s.get("files", 0) for s in plan["steps"])
     # alice's key, core.1, srv/a's secret: 3 files; the literal usb2 tmpfs: 1
     assert files == 4, plan
+
+
+def test_deleted_users_home_that_is_a_bind_mount_is_left(tmp_path):
+    """A deleted user's home bind-mounted from elsewhere (here from outside
+    the root, on the same filesystem: st_dev cannot tell) is another
+    filesystem's data: the home rule never empties it."""
+    from rkreset import build_ssr_root
+    root = build_ssr_root(tmp_path / "root")
+    outside = tmp_path / "outside-home"
+    write(outside, ".ssh/id_ed25519", "key outside the root")
+    r, o = shlex.quote(str(root)), shlex.quote(str(outside))
+    script = f"""
+mount --bind {o} {r}/home/alice
+{shlex.join([str(RESETCTL), "--root", str(root), "factory-reset", "--yes", "--then", "none", "--no-zeroize"])}
+"""
+    p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-euc", script],
+                       capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stderr
+    assert (outside / ".ssh/id_ed25519").read_text() == "key outside the root"
+    assert "home/alice is a mount point, left in place" in p.stderr, p.stderr
+    # the user is gone all the same, and bob's plain home with it
+    assert "alice:" not in (root / "etc/passwd").read_text()
+    assert not (root / "home/bob").exists()
