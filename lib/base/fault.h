@@ -13,7 +13,9 @@
  * RK_FAIL("name") stands right before an operation that can fail (a write,
  * an unlink, a rename, an ioctl) and returns 0 or the negative errno the
  * test asked that operation to fail with, so the caller's own error path
- * runs exactly as it would on a real EIO:
+ * runs exactly as it would on a real EIO.  It is a kill point too
+ * (RESETKIT_FAULT=name[:N] works there), so the trace of a run lists
+ * places a test can kill at, all of them:
  *
  *   RESETKIT_FAIL=name[:N[+]][=ERR]
  *       the N-th time the point is reached (default 1) the operation fails;

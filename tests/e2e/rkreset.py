@@ -170,9 +170,9 @@ def run(args, root=None, check=None, env=None, input=None, timeout=120):
 
 
 def fail_point_names():
-    """The names of the RK_FAIL points in the sources.  The fault trace lists
-    them beside the RK_FAULT kill points: a kill-at-every-point test skips
-    them (RESETKIT_FAULT never fires at them), a failure test drives them."""
+    """The names of the RK_FAIL points in the sources: a failure test drives
+    them (RESETKIT_FAIL); the fault trace lists them beside the RK_FAULT
+    points, and RESETKIT_FAULT kills at both."""
     names = set()
     for c in (SRC / "lib").rglob("*.c"):
         names.update(re.findall(r'RK_FAIL\("([^"]+)"\)', c.read_text()))

@@ -266,8 +266,8 @@ keep-newest /var/lib/128technology/factory-default-*.xml 1
 empty /var/log/128technology
 remove /var/lib/influxdb/data
 delete-users - 1000
-reset-password root \$6\$factory\$rootfactoryhash
-reset-password admin \$6\$factory\$adminfactoryhash
+reset-password root \$6\$factory\$rrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrr
+reset-password admin \$6\$factory\$aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 factory-config -
 MF
 }
