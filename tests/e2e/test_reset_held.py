@@ -1,0 +1,72 @@
+"""A live (--now) reset tells the truth about files it cannot reach
+(SPEC §3 "When it runs"): a file removed by the manifest but still held open
+by a running process keeps its blocks until the process exits, so the free
+space fill never gets them.  The run names each such file with its process
+in the log and the report, and the zeroing line says it is not covered."""
+import json
+import os
+import subprocess
+
+from rkreset import run, write
+from rkzero import disks, needs_loop  # noqa: F401
+
+pytestmark = needs_loop
+
+MANIFEST = "empty /var/log\nzero-free-space /\n"
+
+
+def appliance(disks, tmp_path):
+    dev = disks.loop(disks.image("root.img", 32))
+    root = disks.mount(dev, tmp_path / "root")
+    write(root, "etc/resetkit/resetd.conf", "")
+    write(root, "usr/lib/resetkit/factory-reset.d/test.conf", MANIFEST)
+    marker = f"RKMARK-held-{os.urandom(6).hex()}\n"
+    write(root, "var/log/journal.log", marker * (1 << 16))
+    write(root, "var/log/plain.log", "a log nobody holds")
+    return root, marker
+
+
+def hold(path):
+    """A process that keeps path open (as journald keeps its journal)."""
+    p = subprocess.Popen(["sh", "-c", f'exec 3<"{path}"; echo ready; exec sleep 600'],
+                         stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    return p
+
+
+def test_now_names_deleted_files_held_open(disks, tmp_path):
+    root, _ = appliance(disks, tmp_path)
+    holder = hold(root / "var/log/journal.log")
+    try:
+        p = run(["factory-reset", "--yes", "--then", "none"], root=root, check=0)
+    finally:
+        holder.kill()
+        holder.wait()
+    log = p.stderr
+    held = f"{root}/var/log/journal.log"
+    assert f"not reached: {held}" in log, log
+    assert f"held open by pid {holder.pid} (sh)" in log or f"held open by pid {holder.pid} (sleep)" in log, log
+    assert "NOT covered: 1 deleted file still held open" in log, log
+    assert not (root / "var/log/journal.log").exists()
+
+
+def test_plan_lists_what_the_fill_will_not_reach(disks, tmp_path):
+    root, _ = appliance(disks, tmp_path)
+    holder = hold(root / "var/log/journal.log")
+    try:
+        os.unlink(root / "var/log/journal.log")     # deleted already, still open
+        p = run(["--json", "factory-reset", "--dry-run"], root=root, check=0)
+    finally:
+        holder.kill()
+        holder.wait()
+    plan = json.loads(p.stdout)
+    step = next(s for s in plan["steps"] if s["action"] == "zero-free-space")
+    assert [(x["path"], x["pid"]) for x in step["not-reached"]] == \
+        [(f"{root}/var/log/journal.log", holder.pid)]
+    assert step["not-reached"][0]["bytes"] == len(f"RKMARK-held-{'0' * 12}\n") * (1 << 16)
+
+
+def test_nothing_held_nothing_said(disks, tmp_path):
+    root, _ = appliance(disks, tmp_path)
+    p = run(["factory-reset", "--yes", "--then", "none"], root=root, check=0)
+    assert "not reached" not in p.stderr and "NOT covered" not in p.stderr, p.stderr
