@@ -5,7 +5,9 @@ attempts in all; the store cannot block it; the engine's own files survive
 its own entries; nothing of a --root image's configuration runs here; a dry
 run changes nothing.  Then two matrices over every fault-injection point a
 full reset passes: fail each operation (EIO, ENOSPC, EACCES) and resume, and
-kill the process at each point and resume."""
+kill the process at each point and resume.  Each matrix prints its size and
+time to stderr (pytest -s) and appends it to $RESETKIT_MATRIX_SUMMARY
+(meson: build/meson-logs/matrix-summary.txt)."""
 import collections
 import concurrent.futures
 import errno
