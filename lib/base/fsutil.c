@@ -101,6 +101,9 @@ int rk_read_at(int dirfd, const char *path, uint64_t resolve, size_t max, char *
 }
 
 int rk_fsync_dir(int dirfd) {
+        int r = RK_FAIL("fsutil:fsync-dir");
+        if (r < 0)
+                return r;
         return fsync(dirfd) < 0 ? -errno : 0;
 }
 
@@ -108,6 +111,9 @@ static int open_temp(int dirfd, const char *name, char **ret_tmp) {
         /* Visible name, not O_TMPFILE + linkat: linkat cannot replace an
          * existing name, and a rename is what makes the switch atomic.  The
          * prefix lets rk_remove_stale_temps() find leftovers of a crash. */
+        int r = RK_FAIL("fsutil:open-temp");
+        if (r < 0)
+                return r;
         for (int tries = 0; tries < 100; tries++) {
                 char *tmp;
                 if (asprintf(&tmp, RK_TEMP_PREFIX "%s.%016" PRIx64, name, rk_random_u64()) < 0)
@@ -128,6 +134,9 @@ static int open_temp(int dirfd, const char *name, char **ret_tmp) {
 }
 
 static int finish_atomic(int dirfd, int fd, const char *tmp, const char *name, const struct rk_atomic_attrs *a) {
+        int r = RK_FAIL("fsutil:attrs");
+        if (r < 0)
+                return r;
         /* chown before chmod: chown clears set-id bits */
         if (a->chown && fchown(fd, a->uid, a->gid) < 0)
                 return -errno;
@@ -138,9 +147,13 @@ static int finish_atomic(int dirfd, int fd, const char *tmp, const char *name, c
             fsetxattr(fd, a->xattr_name, a->xattr_value, a->xattr_len, 0) < 0 && errno != EOPNOTSUPP)
                 return -errno;
         RK_FAULT("atomic:written");
+        if ((r = RK_FAIL("fsutil:fsync")) < 0)
+                return r;
         if (fsync(fd) < 0)
                 return -errno;
         RK_FAULT("atomic:synced");
+        if ((r = RK_FAIL("fsutil:rename")) < 0)
+                return r;
         if (renameat(dirfd, tmp, dirfd, name) < 0)
                 return -errno;
         RK_FAULT("atomic:renamed");
@@ -153,7 +166,9 @@ int rk_write_atomic_attrs_at(int dirfd, const char *name, const void *data, size
         _cleanup_close_ int fd = open_temp(dirfd, name, &tmp);
         if (fd < 0)
                 return fd;
-        int r = rk_write_all(fd, data, len);
+        int r = RK_FAIL("fsutil:write");
+        if (r >= 0)
+                r = rk_write_all(fd, data, len);
         if (r >= 0) {
                 RK_FAULT("atomic:partial");
                 r = finish_atomic(dirfd, fd, tmp, name, a);
@@ -172,9 +187,9 @@ int rk_copy_atomic_at(int dirfd, const char *name, int src_fd, mode_t mode) {
         _cleanup_close_ int fd = open_temp(dirfd, name, &tmp);
         if (fd < 0)
                 return fd;
-        int r = 0;
+        int r = RK_FAIL("fsutil:write");
         char buf[65536];
-        for (;;) {
+        while (r >= 0) {
                 ssize_t n = read(src_fd, buf, sizeof buf);
                 if (n < 0 && errno == EINTR)
                         continue;
@@ -195,6 +210,53 @@ int rk_copy_atomic_at(int dirfd, const char *name, int src_fd, mode_t mode) {
         return r;
 }
 
+int rk_append_copy_at(int dirfd, const char *name, int src_fd, mode_t mode) {
+        struct stat st;
+        bool created = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
+        int r = RK_FAIL("fsutil:append");
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = openat(dirfd, name, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC,
+                                        mode);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EINVAL;
+        char buf[65536];
+        for (;;) {
+                ssize_t n = read(src_fd, buf, sizeof buf);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        break;
+                r = rk_write_all(fd, buf, (size_t) n);
+                if (r < 0)
+                        return r;
+        }
+        if ((r = RK_FAIL("fsutil:fsync")) < 0)
+                return r;
+        if (fsync(fd) < 0)
+                return -errno;
+        return created ? rk_fsync_dir(dirfd) : 0;
+}
+
+/* A directory that mkdir(2) created exists on stable storage only once its
+ * parent's entry does: fsync the parent of each one created, so that the
+ * first file written into a fresh directory (the journal in a new
+ * /var/lib/resetkit) is not lost with its directory in a power cut. */
+static int mkdir_durable(int parent_fd, const char *name, mode_t mode) {
+        int r = RK_FAIL("fsutil:mkdir");
+        if (r < 0)
+                return r;
+        if (mkdirat(parent_fd, name, mode) < 0)
+                return errno == EEXIST ? 0 : -errno;
+        return rk_fsync_dir(parent_fd);
+}
+
 int rk_mkdir_p_at(int dirfd, const char *relpath, mode_t mode) {
         _cleanup_free_ char *copy = strdup(relpath);
         if (!copy)
@@ -208,8 +270,9 @@ int rk_mkdir_p_at(int dirfd, const char *relpath, mode_t mode) {
                         continue;
                 if (strcmp(c, "..") == 0)
                         return -EINVAL;
-                if (mkdirat(cur, c, mode) < 0 && errno != EEXIST)
-                        return -errno;
+                int r = mkdir_durable(cur, c, mode);
+                if (r < 0)
+                        return r;
                 int next = openat(cur, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (next < 0)
                         return errno == ELOOP ? -ELOOP : -errno;

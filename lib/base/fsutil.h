@@ -53,6 +53,9 @@ int rk_write_atomic_attrs_at(int dirfd, const char *name, const void *data, size
                              const struct rk_atomic_attrs *a);
 /* Same, but the data comes from another fd (copied in full). */
 int rk_copy_atomic_at(int dirfd, const char *name, int src_fd, mode_t mode);
+/* Append everything src_fd holds to `name` in dirfd (created with mode,
+ * never through a symlink), then fsync it (and dirfd when it was created). */
+int rk_append_copy_at(int dirfd, const char *name, int src_fd, mode_t mode);
 
 int rk_fsync_dir(int dirfd);
 int rk_write_all(int fd, const void *buf, size_t len);

@@ -63,7 +63,10 @@ static const char *exit_meaning(int code) {
 static int action_factory_reset(const struct rk_action_args *a, char *why, size_t whylen) {
         /* zeroize as configured; no question (the 16 s hold was the
          * confirmation); no progress bar (no terminal) */
-        const struct rk_reset_opts o = { .yes = true, .zeroize = true, .then = RK_POWER_REBOOT };
+        /* resetd's tree is the system whose button it watches: its
+         * reboot-command is this machine's own */
+        const struct rk_reset_opts o = { .yes = true, .zeroize = true, .trusted_config = true,
+                                         .then = RK_POWER_REBOOT };
         int code = rk_factory_reset(a->ctx, &o);
         if (code == RK_EXIT_OK)
                 return 0;

@@ -2,10 +2,12 @@
 #include "engine.h"
 
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <json-c/json.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 
 #include "accounts.h"
@@ -13,6 +15,7 @@
 #include "exitcode.h"
 #include "fault.h"
 #include "fsutil.h"
+#include "glob.h"
 #include "held.h"
 #include "journal.h"
 #include "manifest.h"
@@ -24,12 +27,20 @@
 
 #define HASH_FILE_MAX 4096
 
+/* A file or directory of the engine's own that its entries never remove. */
+struct own_file {
+        char *path;             /* root-relative, no leading '/' */
+        const char *what;       /* for messages: "the reset's journal" */
+};
+
 struct engine {
         struct rk_ctx *ctx;
         struct rk_log *log;
         const struct rk_reset_opts *o;
         struct rk_journal j;
         char **protect;         /* root-relative paths the removal never touches */
+        struct own_file *own;   /* the same, with what each one is */
+        size_t n_own;
         json_object *report;    /* array: one object per entry (plan or result) */
         struct rk_progress bar; /* zeroing progress on a terminal */
 };
@@ -186,36 +197,114 @@ static int plan_password(struct engine *e, const struct rk_mf_entry *en, json_ob
         return 0;
 }
 
+/* Remove a root-relative tree with the reset's own safe removal. */
+static int remove_tree(struct engine *e, const char *rel) {
+        struct rk_rm_stats st = {};
+        struct rk_rm_opts ro = { .protect = e->protect, .log = e->log };
+        return rk_rm_path(e->ctx->root.fd, rel, false, &ro, &st);
+}
+
+/* injected: RK_FAIL()'s verdict, taken where the point is named */
+static int rename_durable(int dfd, const char *from, const char *to, int injected) {
+        if (injected < 0)
+                return injected;
+        if (renameat(dfd, from, dfd, to) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        return rk_fsync_dir(dfd);
+}
+
+/* Step 5.  The store is made afresh beside the old one and swapped in, so
+ * nothing of the old one survives (a stray copy with secrets, a corrupt
+ * index, an unsafe mode) and nothing in it can stop the reset.  NAME.rk-new
+ * is the store being built, NAME.rk-old the old one moved aside: both are
+ * leftovers of a power cut when found here, and go first. */
+static int store_rebuild(struct engine *e) {
+        struct rk_ctx *ctx = e->ctx;
+        const char *rel = rk_path_relative(ctx->cfg.store_dir), *name;
+        _cleanup_free_ char *fresh = NULL, *old = NULL, *fresh_abs = NULL;
+        if (asprintf(&fresh, "%s.rk-new", rel) < 0 || asprintf(&old, "%s.rk-old", rel) < 0 ||
+            asprintf(&fresh_abs, "/%s", fresh) < 0)
+                return -ENOMEM;
+        _cleanup_close_ int pfd = rk_open_parent_at(ctx->root.fd, rel, 0755, &name);
+        if (pfd < 0)
+                return rk_log_errno(e->log, pfd, "factory-config: cannot open the directory of the store %s: %s",
+                                    ctx->cfg.store_dir, strerror(-pfd));
+        int r = remove_tree(e, fresh);
+        if (r >= 0)
+                r = remove_tree(e, old);
+        if (r < 0)
+                return rk_log_errno(e->log, r, "factory-config: cannot remove what an interrupted reset left "
+                                    "beside the store %s: %s", ctx->cfg.store_dir, strerror(-r));
+
+        /* Writers of the old store wait while it is replaced (when it is
+         * sound enough to lock; an unsafe one is not used at all). */
+        _cleanup_store_ struct rk_store *held = NULL;
+        r = rk_store_open(ctx, RK_STORE_WRITE | RK_STORE_QUIET | RK_STORE_NO_COMMANDS, &held);
+        if (r < 0)
+                rk_notice(e->log, "factory-config: the old store %s is replaced without its writer lock: %s",
+                          ctx->cfg.store_dir, strerror(-r));
+
+        _cleanup_store_ struct rk_store *s = NULL;
+        r = rk_store_open_dir(ctx, fresh_abs, RK_STORE_WRITE | RK_STORE_CREATE | RK_STORE_NO_COMMANDS, &s);
+        if (r >= 0)
+                r = rk_store_factory_reset(s);
+        rk_store_close(RK_TAKE_PTR(s));
+        if (r < 0)
+                return rk_log_errno(e->log, r, "factory-config: cannot build a fresh store: %s; the old store %s "
+                                    "is unchanged", strerror(-r), ctx->cfg.store_dir);
+        RK_FAULT("engine:store-built");
+        const char *fresh_name = strrchr(fresh, '/') ? strrchr(fresh, '/') + 1 : fresh;
+        const char *old_name = strrchr(old, '/') ? strrchr(old, '/') + 1 : old;
+        r = rename_durable(pfd, name, old_name, RK_FAIL("engine:store-move-aside"));
+        if (r < 0)
+                return rk_log_errno(e->log, r, "factory-config: cannot move the old store %s aside: %s; it is unchanged",
+                                    ctx->cfg.store_dir, strerror(-r));
+        RK_FAULT("engine:store-aside");
+        r = rename_durable(pfd, fresh_name, name, RK_FAIL("engine:store-move-in"));
+        if (r < 0)
+                return rk_log_errno(e->log, r, "factory-config: cannot move the fresh store into %s: %s",
+                                    ctx->cfg.store_dir, strerror(-r));
+        RK_FAULT("engine:store-swapped");
+        rk_store_close(RK_TAKE_PTR(held));
+        r = remove_tree(e, old);
+        if (r < 0)
+                return rk_log_errno(e->log, r, "factory-config: cannot remove the old store (now /%s): %s",
+                                    old, strerror(-r));
+        rk_info(e->log, "factory-config: a fresh store holds %s as the running configuration; the old store, "
+                "its backups and rescue are removed", ctx->cfg.factory_config);
+        return 0;
+}
+
+/* The store's state for the plan: whatever it is, step 5 replaces it. */
+static const char *store_state(int health) {
+        switch (health) {
+        case 0: return "ok";
+        case -EPERM: return "unsafe";
+        case -EBADMSG: return "corrupt";
+        default: return "unreadable";
+        }
+}
+
 static int plan_factory_config(struct engine *e, const struct rk_mf_entry *en, json_object *item, bool dry) {
         struct rk_ctx *ctx = e->ctx;
         json_object_object_add(item, "factory-config", json_object_new_string(ctx->cfg.factory_config));
         json_object_object_add(item, "store", json_object_new_string(ctx->cfg.store_dir));
-        if (dry) {
-                /* Preflight: the factory configuration must be there and parse,
-                 * or the reset would end without a configuration. */
-                _cleanup_free_ char *text = NULL;
-                int r = rk_read_at(ctx->root.fd, rk_path_relative(ctx->cfg.factory_config), RK_RESOLVE_ROOTED,
-                                   RK_STORE_MAX_SIZE, &text, NULL);
-                if (r < 0)
-                        return rk_log_errno(e->log, r, "factory-config: cannot read %s inside the root: %s",
-                                            ctx->cfg.factory_config, strerror(-r));
-                char why[512];
-                r = rk_store_check_document(text, strlen(text), why, sizeof why);
-                if (r < 0)
-                        return rk_log_errno(e->log, r, "factory-config: %s: %s", ctx->cfg.factory_config, why);
-                return 0;
-        }
-        struct rk_store *s = NULL;
-        unsigned flags = RK_STORE_WRITE | RK_STORE_CREATE | (ctx->root.is_host ? 0 : RK_STORE_NO_COMMANDS);
-        int r = rk_store_open(ctx, flags, &s);
+        if (!dry)
+                return store_rebuild(e);
+        /* Preflight: the factory configuration must be there, parse and
+         * match its checksum, or the reset would end without one.  The
+         * store itself cannot block the reset: step 5 makes it afresh. */
+        struct rk_store_entry fe = {};
+        int r = rk_store_check_factory(ctx, &fe);
         if (r < 0)
-                return rk_log_errno(e->log, r, "factory-config: cannot open the store %s: %s",
-                                    ctx->cfg.store_dir, strerror(-r));
-        r = rk_store_factory_reset(s);
-        rk_store_close(s);
-        if (r < 0)
-                return rk_log_errno(e->log, r, "factory-config: %s", strerror(-r));
-        rk_info(e->log, "factory-config: backups and rescue deleted, %s committed", ctx->cfg.factory_config);
+                return rk_log_errno(e->log, r, "factory-config: %s cannot be committed", ctx->cfg.factory_config);
+        json_object_object_add(item, "factory-sha256", json_object_new_string(fe.sha256));
+        rk_store_entry_done(&fe);
+        int h = rk_store_health(ctx);
+        json_object_object_add(item, "store-state", json_object_new_string(store_state(h)));
+        if (h < 0)
+                rk_notice(e->log, "factory-config: the configuration store %s is %s (%s): a fresh store with the "
+                          "factory configuration replaces it", ctx->cfg.store_dir, store_state(h), strerror(-h));
         return 0;
 }
 
@@ -589,6 +678,12 @@ static void print_plan_text(struct engine *e, FILE *f) {
                         fprintf(f, "%s", e->ctx->cfg.expire_passwords ? " (expired: new password at first login)" : "");
                 if (json_object_object_get_ex(it, "skipped", &v))
                         fprintf(f, " [skipped: %s]", json_object_get_string(v));
+                if (json_object_object_get_ex(it, "store-state", &v) && strcmp(json_object_get_string(v), "ok") != 0)
+                        fprintf(f, " [the store is %s: a fresh store replaces it]", json_object_get_string(v));
+                if (json_object_object_get_ex(it, "warning", &v))
+                        fprintf(f, " [%s]", json_object_get_string(v));
+                if (json_object_object_get_ex(it, "retry", &v))
+                        fprintf(f, " [retry: it failed before]");
                 fputc('\n', f);
         }
         char b[32], z[32];
@@ -642,6 +737,9 @@ static int open_log(struct engine *e) {
                                                     01777, &name);
         if (dfd < 0)
                 return dfd;
+        int r = RK_FAIL("engine:log-open");
+        if (r < 0)
+                return r;
         int fd = openat(dfd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return -errno;
@@ -649,21 +747,32 @@ static int open_log(struct engine *e) {
         return 0;
 }
 
-/* Move the log from /tmp to /var/log/resetkit (inside the root).  A rename
- * when both are on one filesystem; else an atomic copy, then unlink. */
+/* Move the log from /tmp to /var/log/resetkit (inside the root).  The first
+ * attempt of a reset replaces what an earlier reset left there (an atomic
+ * copy); a retry appends, so the final log tells every attempt. */
 static int move_log(struct engine *e) {
         struct rk_ctx *ctx = e->ctx;
         const char *src = rk_path_relative(ctx->cfg.reset_log);
         const char *dname;
+        _cleanup_close_ int sfd = rk_openat2(ctx->root.fd, src, O_RDONLY, 0, RK_RESOLVE_STRICT);
+        if (sfd == -ENOENT)
+                return 0;       /* the log could not be opened: nothing to move */
+        if (sfd < 0)
+                return sfd;
         _cleanup_close_ int dfd = rk_open_parent_at(ctx->root.fd, rk_path_relative(ctx->cfg.final_log), 0755, &dname);
         if (dfd < 0)
                 return dfd;
-        _cleanup_close_ int sfd = rk_openat2(ctx->root.fd, src, O_RDONLY, 0, RK_RESOLVE_STRICT);
-        if (sfd < 0)
-                return sfd;
-        int r = rk_copy_atomic_at(dfd, dname, sfd, 0640);
+        int r = RK_FAIL("engine:log-move");
         if (r < 0)
                 return r;
+        if (e->j.attempts > 1)
+                r = rk_append_copy_at(dfd, dname, sfd, 0640);
+        else
+                r = rk_copy_atomic_at(dfd, dname, sfd, 0640);
+        if (r < 0)
+                return r;
+        /* A power cut from here to the unlink copies this attempt's lines
+         * once more at the next move: a log line twice, never one lost. */
         rk_log_set_file(e->log, -1);
         if (unlinkat(ctx->root.fd, src, 0) < 0 && errno != ENOENT)
                 return -errno;
@@ -691,33 +800,184 @@ static bool confirm(struct engine *e) {
         return true;
 }
 
-/* ---- the run ----------------------------------------------------------- */
+/* ---- the engine's own files --------------------------------------------- */
 
-static int build_protect(struct engine *e) {
-        struct rk_config *c = &e->ctx->cfg;
-        _cleanup_free_ char *jdir = strdup(rk_path_relative(c->journal));
-        if (!jdir)
+static int add_own(struct engine *e, const char *abs, const char *what) {
+        const char *rel = rk_path_relative(abs);
+        if (strcmp(rel, ".") == 0)
+                return 0;
+        for (size_t i = 0; i < e->n_own; i++)
+                if (strcmp(e->own[i].path, rel) == 0)
+                        return 0;
+        struct own_file *n = realloc(e->own, (e->n_own + 1) * sizeof *n);
+        if (!n)
                 return -ENOMEM;
-        char *slash = strrchr(jdir, '/');
-        if (slash)
-                *slash = 0;
-        /* The journal's directory (its temporaries and lock, and the store
-         * that step 5 handles itself) and the log are never removed by the
-         * reset's own entries. */
-        if (rk_strv_push(&e->protect, slash ? jdir : rk_path_relative(c->journal)) < 0 ||
-            rk_strv_push(&e->protect, rk_path_relative(c->reset_log)) < 0 ||
-            rk_strv_push(&e->protect, rk_path_relative(c->final_log)) < 0)
+        e->own = n;
+        if (!(n[e->n_own].path = strdup(rel)) || rk_strv_push(&e->protect, rel) < 0)
                 return -ENOMEM;
+        n[e->n_own++].what = what;
         return 0;
 }
 
-static int preflight(struct engine *e, size_t from) {
+/* The journal, the record of the last reset, the log, the final log and the
+ * certificate, and the directory of each: never removed by the reset's own
+ * entries (rmtree compares them by identity), and an entry that would
+ * remove one is refused in preflight. */
+static int build_protect(struct engine *e) {
+        struct rk_config *c = &e->ctx->cfg;
+        _cleanup_free_ char *record = NULL;
+        if (rk_journal_record_path(c->journal, &record) < 0)
+                return -ENOMEM;
+        const struct { const char *path, *what, *dir_what; } files[] = {
+                { c->journal, "the reset's journal", "the directory of the reset's journal" },
+                { record, "the record of the last reset", "the directory of the record of the last reset" },
+                { c->reset_log, "the reset's log", "the directory of the reset's log" },
+                { c->final_log, "the reset's final log", "the directory of the reset's final log" },
+                { RK_RESET_CERTIFICATE, "the sanitization certificate", "the directory of the sanitization certificate" },
+        };
+        for (size_t i = 0; i < RK_ELEMENTSOF(files); i++) {
+                _cleanup_free_ char *dir = strdup(files[i].path);
+                if (!dir)
+                        return -ENOMEM;
+                char *slash = strrchr(dir, '/');
+                if (slash)
+                        *slash = 0;
+                if (add_own(e, files[i].path, files[i].what) < 0 ||
+                    (slash && slash != dir && add_own(e, dir, files[i].dir_what) < 0))
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* Does a manifest glob ("/var/lib/ *") match the root-relative path
+ * ("var/lib/resetkit") itself, component by component as rmtree expands it
+ * (fnmatch without flags: '*' takes dot-files, never "." or "..")? */
+static bool glob_matches(const char *glob, const char *path) {
+        _cleanup_free_ char *g = strdup(glob), *p = strdup(path);
+        if (!g || !p)
+                return false;
+        char *gs = NULL, *ps = NULL;
+        char *gc = strtok_r(g, "/", &gs), *pc = strtok_r(p, "/", &ps);
+        for (; gc && pc; gc = strtok_r(NULL, "/", &gs), pc = strtok_r(NULL, "/", &ps))
+                if (fnmatch(gc, pc, 0) != 0)
+                        return false;
+        return !gc && !pc;
+}
+
+struct ident {
+        dev_t dev;
+        ino_t ino;
+};
+
+static bool ident_of(int root_fd, const char *rel, struct ident *ret) {
+        _cleanup_close_ int fd = rk_openat2(root_fd, rel, O_PATH | O_NOFOLLOW, 0, RK_RESOLVE_ROOTED);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return false;
+        *ret = (struct ident) { st.st_dev, st.st_ino };
+        return true;
+}
+
+/* What does an entry whose match is an own file f (is_self) or a directory
+ * above f do to it?  -1 removes it: refused.  1 sweeps around it: `empty D`
+ * of a directory above f removes what is in D, and rmtree keeps f and the
+ * directories holding it (the directory of each own file is an own file
+ * too, so emptying that one is refused).  0 nothing. */
+static int own_conflict(enum rk_mf_action action, bool is_self, bool holds_it) {
+        if (is_self)
+                return -1;
+        if (!holds_it)
+                return 0;
+        return action == RK_MF_EMPTY ? 1 : -1;
+}
+
+static int worse(int a, int b) {
+        return a < 0 || b < 0 ? -1 : a > b ? a : b;
+}
+
+/* Preflight of a removal entry against the engine's own files: by name (the
+ * glob matched against their paths, whether they exist yet or not) and by
+ * identity (the glob's matches now, against the files and every directory
+ * above them: a bind mount is another spelling). */
+static int check_own_files(struct engine *e, const struct rk_mf_entry *en, json_object *item) {
+        char where[512];
+        int worst = 0;
+        const char *worst_what = NULL, *worst_path = NULL;
+        struct rk_glob g = {};
+        (void) rk_glob_expand(e->ctx->root.fd, en->path, NULL, &g);
+        _cleanup_strv_free_ char **matches = g.matches;
+
+        for (size_t i = 0; i < e->n_own; i++) {
+                const struct own_file *f = &e->own[i];
+                int c = 0;
+                /* by name: the glob matches f or a directory above it */
+                _cleanup_free_ char *up = strdup(f->path);
+                if (!up)
+                        return -ENOMEM;
+                for (char *slash = NULL;; *slash = 0) {
+                        if (glob_matches(en->path, up)) {
+                                bool self = strcmp(up, f->path) == 0;
+                                c = worse(c, own_conflict(en->action, self, !self));
+                        }
+                        slash = strrchr(up, '/');
+                        if (!slash)
+                                break;
+                }
+                /* by identity: a match is f, or a directory above f */
+                struct ident want, id, dir;
+                bool have = ident_of(e->ctx->root.fd, f->path, &want);
+                for (char **m = matches; have && m && *m; m++) {
+                        if (!ident_of(e->ctx->root.fd, *m, &id))
+                                continue;
+                        if (id.dev == want.dev && id.ino == want.ino) {
+                                c = -1;
+                                continue;
+                        }
+                        _cleanup_free_ char *d = strdup(f->path);
+                        if (!d)
+                                return -ENOMEM;
+                        for (char *slash = strrchr(d, '/'); slash; slash = strrchr(d, '/')) {
+                                *slash = 0;
+                                if (ident_of(e->ctx->root.fd, d, &dir) && dir.dev == id.dev && dir.ino == id.ino)
+                                        c = worse(c, own_conflict(en->action, false, true));
+                        }
+                }
+                if (c < 0 || (c > 0 && worst == 0)) {
+                        if (c < 0 && worst < 0)
+                                continue;       /* the first refusal names it */
+                        worst = c;
+                        worst_what = f->what;
+                        worst_path = f->path;
+                }
+        }
+        if (worst < 0) {
+                rk_err(e->log, "%s: %s %s would remove %s (/%s): refused (the reset never removes its own "
+                       "journal, log or certificate)", entry_where(en, where, sizeof where),
+                       rk_mf_action_name(en->action), en->path, worst_what, worst_path);
+                return -EPERM;
+        }
+        if (worst > 0) {
+                char w[512];
+                snprintf(w, sizeof w, "keeps %s /%s", worst_what, worst_path);
+                json_object_object_add(item, "warning", json_object_new_string(w));
+                rk_warn(e->log, "%s: %s %s: %s and what holds it are kept", entry_where(en, where, sizeof where),
+                        rk_mf_action_name(en->action), en->path, worst_what);
+        }
+        return 0;
+}
+
+/* ---- the run ----------------------------------------------------------- */
+
+static int preflight(struct engine *e) {
         int failures = 0;
-        for (size_t i = from; i < e->j.plan.n; i++) {
+        for (size_t i = 0; i < e->j.plan.n; i++) {
                 const struct rk_mf_entry *en = &e->j.plan.entries[i];
                 json_object *item = new_item(en);
                 json_object_array_add(e->report, item);
-                if (plan_entry(e, en, item, true) < 0) {
+                int r = rk_mf_action_removes(en->action) ? check_own_files(e, en, item) : 0;
+                if (r >= 0)
+                        r = plan_entry(e, en, item, true);
+                if (r < 0) {
                         char where[512];
                         rk_err(e->log, "preflight: %s %s (%s) refused", rk_mf_action_name(en->action),
                                en->path, entry_where(en, where, sizeof where));
@@ -727,39 +987,75 @@ static int preflight(struct engine *e, size_t from) {
         return failures ? -EPERM : 0;
 }
 
-static int run_steps(struct engine *e) {
-        struct rk_ctx *ctx = e->ctx;
-        int r;
-        json_object_put(e->report);
-        e->report = json_object_new_array();
-        for (size_t i = e->j.next; i < e->j.plan.n; i++) {
+/* A resume's preflight only informs: after the first change the reset only
+ * moves forward, so an entry that cannot run now runs anyway, fails and is
+ * recorded, and the others still run. */
+static void preflight_resume(struct engine *e) {
+        for (size_t i = 0; i < e->j.plan.n; i++) {
+                if (!rk_journal_pending(&e->j, i))
+                        continue;
                 const struct rk_mf_entry *en = &e->j.plan.entries[i];
                 json_object *item = new_item(en);
                 json_object_array_add(e->report, item);
-                rk_info(e->log, "step %d, entry %zu/%zu: %s %s%s%s", stage_of(en->action), i + 1, e->j.plan.n,
-                        rk_mf_action_name(en->action), en->path, en->arg ? " " : "",
-                        en->action == RK_MF_RESET_PASSWORD ? "(hash)" : en->arg ? en->arg : "");
-                uint64_t t0 = rk_now_ms();
-                RK_FAULT("engine:before-entry");
-                r = plan_entry(e, en, item, false);
-                json_object_object_add(item, "ms", json_object_new_int64((int64_t) (rk_now_ms() - t0)));
-                json_object_object_add(item, "result", json_object_new_string(r < 0 ? "failed" : "done"));
-                if (r < 0) {
-                        rk_err(e->log, "step %d failed: %s %s: %s; the journal stays, `resetctl factory-reset --resume` retries",
-                               stage_of(en->action), rk_mf_action_name(en->action), en->path, strerror(-r));
-                        return r;
+                if (rk_journal_is_failed(&e->j, i))
+                        json_object_object_add(item, "retry", json_object_new_boolean(true));
+                if (plan_entry(e, en, item, true) < 0) {
+                        char where[512];
+                        rk_warn(e->log, "preflight: %s %s (%s) looks like it fails again; it runs anyway",
+                                rk_mf_action_name(en->action), en->path, entry_where(en, where, sizeof where));
                 }
+        }
+}
+
+static void run_entry(struct engine *e, size_t i) {
+        struct rk_ctx *ctx = e->ctx;
+        const struct rk_mf_entry *en = &e->j.plan.entries[i];
+        char where[512];
+        json_object *item = new_item(en);
+        json_object_array_add(e->report, item);
+        bool retry = rk_journal_is_failed(&e->j, i);
+        rk_info(e->log, "step %d, entry %zu/%zu: %s %s%s%s%s", stage_of(en->action), i + 1, e->j.plan.n,
+                rk_mf_action_name(en->action), en->path, en->arg ? " " : "",
+                en->action == RK_MF_RESET_PASSWORD ? "(hash)" : en->arg ? en->arg : "",
+                retry ? " (retry: it failed before)" : "");
+        /* the zeroing offset belongs to the entry that was running */
+        if (e->j.current != i) {
+                e->j.current = i;
+                e->j.offset = 0;
+        }
+        uint64_t t0 = rk_now_ms();
+        RK_FAULT("engine:before-entry");
+        int r = plan_entry(e, en, item, false);
+        json_object_object_add(item, "ms", json_object_new_int64((int64_t) (rk_now_ms() - t0)));
+        json_object_object_add(item, "result", json_object_new_string(r < 0 ? "failed" : "done"));
+        if (r < 0)
+                rk_err(e->log, "step %d, entry %zu/%zu failed: %s %s (%s): %s; going on with the next entries "
+                       "(it is recorded and retried)", stage_of(en->action), i + 1, e->j.plan.n,
+                       rk_mf_action_name(en->action), en->path, entry_where(en, where, sizeof where), strerror(-r));
+        else
                 rk_info(e->log, "step %d, entry %zu/%zu: done in %.1f s", stage_of(en->action), i + 1, e->j.plan.n,
                         (double) (rk_now_ms() - t0) / 1000.0);
-                RK_FAULT("engine:entry-done");
+        RK_FAULT("engine:entry-done");
+        if (rk_journal_set_failed(&e->j, i, r < 0) < 0)
+                rk_err(e->log, "out of memory recording entry %zu", i + 1);
+        if (e->j.next < i + 1)
                 e->j.next = i + 1;
-                e->j.offset = 0;
-                r = rk_journal_save(ctx->root.fd, ctx->cfg.journal, &e->j);
-                if (r < 0)
-                        return rk_log_errno(e->log, r, "cannot update the journal %s: %s", ctx->cfg.journal, strerror(-r));
-                RK_FAULT("engine:journaled");
-        }
-        return 0;
+        e->j.current = e->j.next;
+        e->j.offset = 0;
+        r = rk_journal_save(ctx->root.fd, ctx->cfg.journal, &e->j);
+        if (r < 0)
+                /* Going on is safe: a resume redoes what the journal does not
+                 * record, and every entry is idempotent. */
+                rk_warn(e->log, "cannot update the journal %s: %s; going on", ctx->cfg.journal, strerror(-r));
+        RK_FAULT("engine:journaled");
+}
+
+static void run_steps(struct engine *e) {
+        json_object_put(e->report);
+        e->report = json_object_new_array();
+        for (size_t i = 0; i < e->j.plan.n; i++)
+                if (rk_journal_pending(&e->j, i))
+                        run_entry(e, i);
 }
 
 static int load_fresh_plan(struct engine *e) {
@@ -781,13 +1077,152 @@ static int load_fresh_plan(struct engine *e) {
         return e->j.then ? 0 : -ENOMEM;
 }
 
-bool rk_factory_reset_pending(struct rk_ctx *ctx) {
-        int fd = rk_openat2(ctx->root.fd, rk_path_relative(ctx->cfg.journal), O_RDONLY, 0, RK_RESOLVE_STRICT);
-        if (fd < 0)
-                return false;
-        close(fd);
-        return true;
+/* ---- attempts, outcome, status ----------------------------------------- */
+
+static bool gave_up(const struct rk_journal *j) {
+        return j->attempts >= RK_JOURNAL_MAX_ATTEMPTS;
 }
+
+static unsigned retries_left(const struct rk_journal *j) {
+        return j->attempts >= RK_JOURNAL_MAX_ATTEMPTS ? 0 : RK_JOURNAL_MAX_ATTEMPTS - j->attempts;
+}
+
+/* "entry 5/78 remove /x (ssr.conf:12), ..." of the failed entries, and with
+ * unreached, of those the plan never got to. */
+static char *describe_failed(const struct rk_journal *j, bool unreached) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f)
+                return NULL;
+        const char *sep = "";
+        for (size_t i = 0; i < j->plan.n; i++) {
+                if (!rk_journal_is_failed(j, i) && !(unreached && i >= j->next))
+                        continue;
+                const struct rk_mf_entry *en = &j->plan.entries[i];
+                char where[512];
+                fprintf(f, "%sentry %zu/%zu %s %s (%s)%s", sep, i + 1, j->plan.n, rk_mf_action_name(en->action),
+                        en->path, entry_where(en, where, sizeof where),
+                        rk_journal_is_failed(j, i) ? "" : " not reached");
+                sep = ", ";
+        }
+        fclose(f);
+        return buf;
+}
+
+static int give_up(struct engine *e) {
+        struct rk_ctx *ctx = e->ctx;
+        bool interrupted = !e->j.failed_state;
+        _cleanup_free_ char *list = describe_failed(&e->j, interrupted);
+        rk_err(e->log, "factory reset on %s: gave up after %u attempts (at most %u); not retrying, so a boot "
+               "cannot loop on it; what did not complete: %s.  `resetctl factory-reset` (without --resume) "
+               "starts a fresh plan", ctx->root.path, e->j.attempts, RK_JOURNAL_MAX_ATTEMPTS,
+               list && *list ? list : "-");
+        if (interrupted && !e->o->dry_run) {
+                /* the last attempt was cut off: what it did not reach failed */
+                for (size_t i = e->j.next; i < e->j.plan.n; i++)
+                        (void) rk_journal_set_failed(&e->j, i, true);
+                e->j.next = e->j.current = e->j.plan.n;
+                e->j.failed_state = true;
+                (void) rk_journal_save(ctx->root.fd, ctx->cfg.journal, &e->j);
+        }
+        return RK_EXIT_FAILURE;
+}
+
+static int finish_failed(struct engine *e) {
+        struct rk_ctx *ctx = e->ctx;
+        e->j.failed_state = true;
+        e->j.current = e->j.next;
+        e->j.offset = 0;
+        int r = rk_journal_save(ctx->root.fd, ctx->cfg.journal, &e->j);
+        if (r < 0)
+                rk_warn(e->log, "cannot record the failure in the journal %s: %s", ctx->cfg.journal, strerror(-r));
+        _cleanup_free_ char *list = describe_failed(&e->j, false);
+        unsigned left = retries_left(&e->j);
+        if (left > 0)
+                rk_err(e->log, "factory reset failed on %s (attempt %u of %u): %s; every other entry ran.  "
+                       "`resetctl factory-reset --resume` (run at every boot) retries only these, %u more time%s",
+                       ctx->root.path, e->j.attempts, RK_JOURNAL_MAX_ATTEMPTS, list ? list : "?", left,
+                       left == 1 ? "" : "s");
+        else
+                rk_err(e->log, "factory reset failed on %s (attempt %u of %u, the last): %s; every other entry ran.  "
+                       "No retry is left: `resetctl factory-reset` starts a fresh plan", ctx->root.path,
+                       e->j.attempts, RK_JOURNAL_MAX_ATTEMPTS, list ? list : "?");
+        r = move_log(e);
+        if (r < 0)
+                rk_warn(e->log, "cannot move the log to %s: %s", ctx->cfg.final_log, strerror(-r));
+        print_report(e, false, "failed");
+        return RK_EXIT_FAILURE;
+}
+
+/* reboot-command and poweroff-command come from the target's configuration:
+ * they run on this machine only when the target is this system, or when
+ * the operator gave the configuration (--config). */
+static int power(struct engine *e, enum rk_power then) {
+        struct rk_ctx *ctx = e->ctx;
+        if (then == RK_POWER_NONE)
+                return 0;
+        if (!ctx->root.is_host && !e->o->trusted_config) {
+                rk_notice(e->log, "%s: skipped: --root %s is not this system, and no command of its configuration "
+                          "(%s-command) runs on this machine", rk_power_name(then), ctx->root.path, rk_power_name(then));
+                return 0;
+        }
+        return rk_power_do(ctx, then);
+}
+
+static int finish_complete(struct engine *e) {
+        struct rk_ctx *ctx = e->ctx;
+        rk_info(e->log, "factory reset complete on %s (%zu entries, attempt %u)", ctx->root.path, e->j.plan.n,
+                e->j.attempts);
+        /* the record first: once the journal is gone it is what says
+         * "complete" */
+        struct rk_reset_record rec = { .started = e->j.started, .finished = (uint64_t) time(NULL),
+                                       .attempts = e->j.attempts, .entries = e->j.plan.n };
+        int r = rk_journal_record_save(ctx->root.fd, ctx->cfg.journal, &rec);
+        if (r < 0) {
+                /* without it `status` would say "none": the journal stays,
+                 * and the next resume (nothing left to run) records it */
+                rk_err(e->log, "every entry is done, but the record of this reset cannot be written beside %s: %s; "
+                       "the journal stays and `resetctl factory-reset --resume` finishes the bookkeeping",
+                       ctx->cfg.journal, strerror(-r));
+                int m = move_log(e);
+                if (m < 0)
+                        rk_warn(e->log, "cannot move the log to %s: %s", ctx->cfg.final_log, strerror(-m));
+                print_report(e, false, "failed");
+                return RK_EXIT_FAILURE;
+        }
+        RK_FAULT("engine:recorded");
+        r = move_log(e);
+        if (r < 0)
+                rk_warn(e->log, "cannot move the log to %s: %s", ctx->cfg.final_log, strerror(-r));
+        RK_FAULT("engine:log-moved");
+        enum rk_power then = RK_POWER_NONE;
+        (void) rk_power_parse(e->j.then, &then);
+        /* deleted last: until it is gone a power cut means "resume" */
+        r = rk_journal_remove(ctx->root.fd, ctx->cfg.journal);
+        if (r < 0) {
+                rk_err(e->log, "cannot remove the journal %s: %s", ctx->cfg.journal, strerror(-r));
+                return RK_EXIT_FAILURE;
+        }
+        RK_FAULT("engine:journal-removed");
+        print_report(e, false, "done");
+        if (e->o->then != RK_POWER_NONE)
+                then = e->o->then;
+        return power(e, then) < 0 ? RK_EXIT_FAILURE : RK_EXIT_OK;
+}
+
+bool rk_factory_reset_pending(struct rk_ctx *ctx) {
+        struct rk_journal j;
+        char err[256];
+        rk_journal_init(&j);
+        int r = rk_journal_load(ctx->root.fd, ctx->cfg.journal, &j, err, sizeof err);
+        /* a corrupt journal is pending too: the resume says why it refuses */
+        bool pending = r == 0 ? !gave_up(&j) : r != -ENOENT;
+        rk_journal_free(&j);
+        return pending;
+}
+
+/* ---- the whole reset ---------------------------------------------------- */
 
 static int do_reset(struct engine *e) {
         struct rk_ctx *ctx = e->ctx;
@@ -800,8 +1235,20 @@ static int do_reset(struct engine *e) {
         if (r < 0)
                 return RK_EXIT_FAILURE;
 
+        /* --resume is the next boot: it holds the lock, and what a power cut
+         * left beside the journal goes even when there is nothing to resume */
+        if (o->resume && !o->dry_run)
+                (void) rk_journal_cleanup(ctx->root.fd, ctx->cfg.journal);
         r = rk_journal_load(ctx->root.fd, ctx->cfg.journal, &e->j, err, sizeof err);
-        if (r == 0)
+        if (r == 0 && gave_up(&e->j)) {
+                if (o->resume)
+                        return give_up(e);
+                /* an explicit reset after a given-up one: a fresh plan */
+                _cleanup_free_ char *list = describe_failed(&e->j, !e->j.failed_state);
+                rk_notice(e->log, "an earlier factory reset gave up after %u attempts (%s); %s a fresh plan",
+                          e->j.attempts, list ? list : "?", o->dry_run ? "the plan below is" : "starting");
+                rk_journal_free(&e->j);
+        } else if (r == 0)
                 resuming = true;
         else if (r != -ENOENT) {
                 rk_err(e->log, "%s; refusing to guess what an interrupted reset left (nothing changed)", err);
@@ -810,10 +1257,11 @@ static int do_reset(struct engine *e) {
                 rk_info(e->log, "no interrupted factory reset on %s: nothing to resume", ctx->root.path);
                 return RK_EXIT_OK;
         }
-        if (resuming && o->dry_run) {
-                rk_notice(e->log, "an interrupted factory reset is pending (%zu of %zu entries done); the plan below is what --resume finishes",
-                          e->j.next, e->j.plan.n);
-        } else if (resuming && !o->resume)
+        if (resuming && o->dry_run)
+                rk_notice(e->log, "an interrupted factory reset is pending (attempt %u of %u; %zu of %zu entries "
+                          "reached, %zu failed); the plan below is what --resume runs", e->j.attempts,
+                          RK_JOURNAL_MAX_ATTEMPTS, e->j.next, e->j.plan.n, e->j.n_failed);
+        else if (resuming && !o->resume)
                 rk_notice(e->log, "an interrupted factory reset is pending: finishing it");
         if (!resuming) {
                 r = load_fresh_plan(e);
@@ -824,8 +1272,9 @@ static int do_reset(struct engine *e) {
         /* 1. Preflight: every target resolved, every safety check passed,
          * before anything changes. */
         e->report = json_object_new_array();
-        r = preflight(e, resuming ? e->j.next : 0);
-        if (r < 0) {
+        if (resuming)
+                preflight_resume(e);
+        else if (preflight(e) < 0) {
                 rk_err(e->log, "preflight failed; nothing changed");
                 return RK_EXIT_REFUSED;
         }
@@ -836,52 +1285,32 @@ static int do_reset(struct engine *e) {
         if (!resuming && !confirm(e))
                 return RK_EXIT_REFUSED;
 
+        /* Under the lock from here on: only now may what a power cut left
+         * beside the journal be cleaned up. */
+        (void) rk_journal_cleanup(ctx->root.fd, ctx->cfg.journal);
         r = open_log(e);
         if (r < 0)
                 rk_warn(e->log, "cannot open the log %s inside the root: %s; continuing without it",
                         ctx->cfg.reset_log, strerror(-r));
-        rk_info(e->log, "factory reset %s on %s (%zu entries%s, then %s)", resuming ? "resumed" : "started",
-                ctx->root.path, e->j.plan.n, e->j.zeroize ? "" : ", no zeroize", e->j.then);
+        e->j.attempts = resuming ? e->j.attempts + 1 : 1;
+        e->j.failed_state = false;
+        rk_info(e->log, "factory reset %s on %s (attempt %u of %u; %zu entries%s, then %s)",
+                resuming ? "resumed" : "started", ctx->root.path, e->j.attempts, RK_JOURNAL_MAX_ATTEMPTS,
+                e->j.plan.n, e->j.zeroize ? "" : ", no zeroize", e->j.then);
 
-        /* The journal is on the disk before the first file goes. */
-        if (!resuming) {
-                r = rk_journal_save(ctx->root.fd, ctx->cfg.journal, &e->j);
-                if (r < 0) {
-                        rk_err(e->log, "cannot write the journal %s: %s (nothing changed)", ctx->cfg.journal, strerror(-r));
-                        return RK_EXIT_FAILURE;
-                }
+        /* The journal is on the disk before the first file goes; a retry
+         * is counted there before it starts, or it does not start (one
+         * that cannot be counted could repeat at every boot). */
+        r = rk_journal_save(ctx->root.fd, ctx->cfg.journal, &e->j);
+        if (r < 0) {
+                rk_err(e->log, "cannot write the journal %s: %s (nothing changed)", ctx->cfg.journal, strerror(-r));
+                rk_log_set_file(e->log, -1);
+                return RK_EXIT_FAILURE;
         }
         RK_FAULT("engine:journal-written");
 
-        r = run_steps(e);
-        if (r < 0) {
-                int m = move_log(e);
-                if (m < 0)
-                        rk_warn(e->log, "cannot move the log to %s: %s", ctx->cfg.final_log, strerror(-m));
-                print_report(e, false, "failed");
-                return RK_EXIT_FAILURE;
-        }
-
-        /* 8. Finish: record completion, move the log, delete the journal
-         * last — until it is gone a power cut means "resume". */
-        rk_info(e->log, "factory reset complete on %s", ctx->root.path);
-        r = move_log(e);
-        if (r < 0)
-                rk_warn(e->log, "cannot move the log to %s: %s", ctx->cfg.final_log, strerror(-r));
-        RK_FAULT("engine:log-moved");
-        enum rk_power then = RK_POWER_NONE;
-        (void) rk_power_parse(e->j.then, &then);
-        r = rk_journal_remove(ctx->root.fd, ctx->cfg.journal);
-        if (r < 0) {
-                rk_err(e->log, "cannot remove the journal %s: %s", ctx->cfg.journal, strerror(-r));
-                return RK_EXIT_FAILURE;
-        }
-        RK_FAULT("engine:journal-removed");
-        print_report(e, false, "done");
-        if (o->then != RK_POWER_NONE)
-                then = o->then;
-        r = rk_power_do(ctx, then);
-        return r < 0 ? RK_EXIT_FAILURE : RK_EXIT_OK;
+        run_steps(e);
+        return e->j.n_failed > 0 ? finish_failed(e) : finish_complete(e);
 }
 
 int rk_factory_reset(struct rk_ctx *ctx, const struct rk_reset_opts *o) {
@@ -889,6 +1318,8 @@ int rk_factory_reset(struct rk_ctx *ctx, const struct rk_reset_opts *o) {
         _cleanup_close_ int lock_fd = -1;
         rk_journal_init(&e.j);
 
+        /* A dry run changes nothing, so it needs no lock and cannot disturb
+         * a reset running beside it. */
         int ret, r = o->dry_run ? 0 : take_lock(&e, &lock_fd);
         if (r < 0)
                 ret = r == -EBUSY ? RK_EXIT_BUSY : RK_EXIT_FAILURE;
@@ -897,6 +1328,139 @@ int rk_factory_reset(struct rk_ctx *ctx, const struct rk_reset_opts *o) {
         rk_log_set_file(e.log, -1);
         json_object_put(e.report);
         rk_strv_free(e.protect);
+        for (size_t i = 0; i < e.n_own; i++)
+                free(e.own[i].path);
+        free(e.own);
         rk_journal_free(&e.j);
+        return ret;
+}
+
+/* ---- resetctl status ----------------------------------------------------- */
+
+static void time_string(uint64_t t, char buf[static 32]) {
+        struct tm tm;
+        time_t tt = (time_t) t;
+        if (!gmtime_r(&tt, &tm) || strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                snprintf(buf, 32, "@%llu", (unsigned long long) t);
+}
+
+/* Is a reset running on this root now?  It holds flock(LOCK_EX) on the root
+ * directory.  /proc/locks tells without taking the lock, even for a moment:
+ * a probe that held it could make a reset starting then refuse as busy. */
+static bool reset_running(struct rk_ctx *ctx) {
+        struct stat st;
+        if (fstat(ctx->root.fd, &st) < 0)
+                return false;
+        _cleanup_fclose_ FILE *f = fopen("/proc/locks", "re");
+        char line[256];
+        while (f && fgets(line, sizeof line, f)) {
+                unsigned maj, min;
+                unsigned long long ino;
+                if (strstr(line, "->") || !strstr(line, "FLOCK") || !strstr(line, "WRITE"))
+                        continue;
+                const char *p = strstr(line, "WRITE");
+                if (sscanf(p, "WRITE %*d %x:%x:%llu", &maj, &min, &ino) == 3 && ino == (unsigned long long) st.st_ino &&
+                    maj == major(st.st_dev) && min == minor(st.st_dev))
+                        return true;
+        }
+        return false;
+}
+
+static json_object *entry_json(const struct rk_journal *j, size_t i) {
+        const struct rk_mf_entry *en = &j->plan.entries[i];
+        char where[512];
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "entry", json_object_new_int64((int64_t) i + 1));
+        json_object_object_add(o, "action", json_object_new_string(rk_mf_action_name(en->action)));
+        json_object_object_add(o, "path", json_object_new_string(en->path ? en->path : "-"));
+        json_object_object_add(o, "source", json_object_new_string(entry_where(en, where, sizeof where)));
+        return o;
+}
+
+static void status_journal(struct rk_ctx *ctx, struct rk_journal *j, json_object *o, FILE *out) {
+        bool running = reset_running(ctx);
+        /* a third attempt cut off is as final as a third that failed */
+        bool failed = j->failed_state || (!running && gave_up(j));
+        char started[32];
+        time_string(j->started, started);
+        json_object_object_add(o, "factory_reset", json_object_new_string(failed ? "failed" : "in-progress"));
+        json_object_object_add(o, "started", json_object_new_string(started));
+        json_object_object_add(o, "attempts", json_object_new_int64(j->attempts));
+        json_object_object_add(o, "retries_left", json_object_new_int64(retries_left(j)));
+        json_object_object_add(o, "entries", json_object_new_int64((int64_t) j->plan.n));
+        json_object *arr = json_object_new_array();
+        for (size_t i = 0; i < j->plan.n; i++)
+                if (rk_journal_is_failed(j, i) || (failed && !j->failed_state && i >= j->next))
+                        json_object_array_add(arr, entry_json(j, i));
+        json_object_object_add(o, "failed", arr);
+        if (!failed) {
+                json_object_object_add(o, "running", json_object_new_boolean(running));
+                if (j->current < j->plan.n)
+                        json_object_object_add(o, "entry", entry_json(j, j->current));
+        }
+        if (!out)
+                return;
+        _cleanup_free_ char *list = describe_failed(j, failed && !j->failed_state);
+        if (failed && retries_left(j) > 0)
+                fprintf(out, "factory reset: failed (attempt %u of %u): %s; %u retr%s left: the next boot or "
+                        "`resetctl factory-reset --resume` retries only these\n", j->attempts,
+                        RK_JOURNAL_MAX_ATTEMPTS, list ? list : "?", retries_left(j), retries_left(j) == 1 ? "y" : "ies");
+        else if (failed)
+                fprintf(out, "factory reset: failed (gave up after %u attempts): %s; no retry left: "
+                        "`resetctl factory-reset` starts a fresh plan\n", j->attempts, list ? list : "?");
+        else {
+                fprintf(out, "factory reset: in progress (attempt %u of %u, started %s", j->attempts,
+                        RK_JOURNAL_MAX_ATTEMPTS, started);
+                if (j->current < j->plan.n)
+                        fprintf(out, ", entry %zu/%zu: %s %s", j->current + 1, j->plan.n,
+                                rk_mf_action_name(j->plan.entries[j->current].action), j->plan.entries[j->current].path);
+                if (j->n_failed)
+                        fprintf(out, "; failed so far: %s", list ? list : "?");
+                fprintf(out, ")%s\n", running ? ": running now"
+                                              : ": interrupted; `resetctl factory-reset --resume` (run at every boot) finishes it");
+        }
+}
+
+int rk_factory_reset_status(struct rk_ctx *ctx) {
+        struct rk_journal j;
+        struct rk_reset_record rec;
+        char err[512] = "";
+        int ret = RK_EXIT_OK;
+        json_object *o = json_object_new_object();
+        FILE *out = ctx->json ? NULL : stdout;
+        if (!o)
+                return RK_EXIT_FAILURE;
+        rk_journal_init(&j);
+        int r = rk_journal_load(ctx->root.fd, ctx->cfg.journal, &j, err, sizeof err);
+        if (r == 0)
+                status_journal(ctx, &j, o, out);
+        else if (r != -ENOENT) {
+                rk_err(&ctx->log, "%s", err);
+                json_object_object_add(o, "factory_reset", json_object_new_string("unknown"));
+                json_object_object_add(o, "error", json_object_new_string(err));
+                ret = RK_EXIT_FAILURE;
+        } else if ((r = rk_journal_record_load(ctx->root.fd, ctx->cfg.journal, &rec)) == 0) {
+                char started[32], finished[32];
+                time_string(rec.started, started);
+                time_string(rec.finished, finished);
+                json_object_object_add(o, "factory_reset", json_object_new_string("complete"));
+                json_object_object_add(o, "started", json_object_new_string(started));
+                json_object_object_add(o, "finished", json_object_new_string(finished));
+                json_object_object_add(o, "attempts", json_object_new_int64(rec.attempts));
+                json_object_object_add(o, "entries", json_object_new_int64((int64_t) rec.entries));
+                if (out)
+                        fprintf(out, "factory reset: complete (finished %s, %zu entries, %u attempt%s)\n", finished,
+                                rec.entries, rec.attempts, rec.attempts == 1 ? "" : "s");
+        } else {
+                json_object_object_add(o, "factory_reset", json_object_new_string("none"));
+                if (out)
+                        fprintf(out, "factory reset: none (no reset pending or recorded)\n");
+        }
+        if (ctx->json)
+                printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                                      JSON_C_TO_STRING_NOSLASHESCAPE));
+        fflush(stdout);
+        json_object_put(o);
+        rk_journal_free(&j);
         return ret;
 }

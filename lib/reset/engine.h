@@ -6,8 +6,15 @@
  * 5 configuration, 6 inactive partition, 7 free space, 8 finish.  The
  * manifest entries are sorted into these stages (stable within a stage) and
  * frozen into the journal before anything changes; each entry is one
- * idempotent unit of work, and the journal records the first one not yet
- * completed, so a resume after a power cut picks up where it stopped. */
+ * idempotent unit of work, and the journal records how far the plan got, so
+ * a resume after a power cut picks up where it stopped.
+ *
+ * After the first change the reset only moves forward: an entry that fails
+ * is logged and recorded in the journal, and the entries after it still
+ * run.  The outcome is then "failed" (exit 1); `--resume` (run at every
+ * boot) retries only the failed entries and those not reached, at most
+ * RK_JOURNAL_MAX_ATTEMPTS attempts in all, then gives up without retrying
+ * (no boot loop).  An explicit reset after that starts a fresh plan. */
 #pragma once
 
 #include "ctx.h"
@@ -19,13 +26,30 @@ struct rk_reset_opts {
         bool resume;            /* finish an interrupted reset (no-op without one) */
         bool zeroize;           /* false: --no-zeroize, skip steps 6 and 7 */
         bool progress;          /* draw progress on a terminal */
+        /* With --root, reboot-command and poweroff-command come from the
+         * target's configuration and are skipped (logged): they would run on
+         * this machine.  true: the configuration is this system's own or the
+         * operator's (resetd's tree, resetctl --config FILE). */
+        bool trusted_config;
         enum rk_power then;
 };
 
-/* Returns an exit code (lib/exitcode.h): 0 done, 1 a step failed (the journal
- * stays, --resume retries), 2 bad manifest, 4 another reset runs, 6 refused
- * by a safety check or not confirmed. */
+/* The sanitization certificate, inside the root: one of the engine's own
+ * files, which its entries never remove. */
+#define RK_RESET_CERTIFICATE "/var/log/resetkit/sanitization.json"
+
+/* Returns an exit code (lib/exitcode.h): 0 done, 1 an entry failed (the
+ * journal stays, --resume retries the failed ones) or --resume gave up, 2
+ * bad manifest, 4 another reset runs, 6 refused by a safety check or not
+ * confirmed (nothing changed). */
 int rk_factory_reset(struct rk_ctx *ctx, const struct rk_reset_opts *o);
 
-/* true when the root holds a journal of an interrupted reset */
+/* true when the root holds the journal of a reset that --resume would carry
+ * on (interrupted, or failed with retries left) */
 bool rk_factory_reset_pending(struct rk_ctx *ctx);
+
+/* `resetctl status`: none | in-progress (which entry) | complete (when) |
+ * failed (which entries, retries left), as text or (ctx->json) JSON with
+ * the state under "factory_reset".  Returns an exit code: 0, or 1 when the
+ * journal cannot be read. */
+int rk_factory_reset_status(struct rk_ctx *ctx);

@@ -21,7 +21,35 @@ void rk_journal_free(struct rk_journal *j) {
         free(j->reserve_fs);
         /* zeroing identity */
         free(j->offset_target);
+        free(j->failed);
         rk_journal_init(j);
+}
+
+bool rk_journal_is_failed(const struct rk_journal *j, size_t idx) {
+        for (size_t i = 0; i < j->n_failed; i++)
+                if (j->failed[i] == idx)
+                        return true;
+        return false;
+}
+
+int rk_journal_set_failed(struct rk_journal *j, size_t idx, bool failed) {
+        size_t i = 0;
+        while (i < j->n_failed && j->failed[i] < idx)
+                i++;
+        bool present = i < j->n_failed && j->failed[i] == idx;
+        if (present && !failed) {
+                memmove(j->failed + i, j->failed + i + 1, (j->n_failed - i - 1) * sizeof *j->failed);
+                j->n_failed--;
+        } else if (!present && failed) {
+                size_t *n = realloc(j->failed, (j->n_failed + 1) * sizeof *n);
+                if (!n)
+                        return -ENOMEM;
+                j->failed = n;
+                memmove(n + i + 1, n + i, (j->n_failed - i) * sizeof *n);
+                n[i] = idx;
+                j->n_failed++;
+        }
+        return 0;
 }
 
 static void json_put_free(json_object **o) { json_object_put(*o); }
@@ -41,6 +69,20 @@ static json_object *entry_to_json(const struct rk_mf_entry *e) {
         return o;
 }
 
+/* The attempts block: its own keys, so older journals (without it) still
+ * parse as one attempt with nothing failed. */
+static int format_attempts(const struct rk_journal *j, json_object *o) {
+        json_object *failed = json_object_new_array();
+        if (!failed)
+                return -ENOMEM;
+        for (size_t i = 0; i < j->n_failed; i++)
+                json_object_array_add(failed, json_object_new_int64((int64_t) j->failed[i]));
+        json_object_object_add(o, "failed", failed);
+        json_object_object_add(o, "attempts", json_object_new_int64(j->attempts));
+        json_object_object_add(o, "current", json_object_new_int64((int64_t) j->current));
+        return 0;
+}
+
 int rk_journal_format(const struct rk_journal *j, char **ret) {
         _cleanup_json_ json_object *o = json_object_new_object();
         json_object *entries = json_object_new_array();
@@ -49,7 +91,7 @@ int rk_journal_format(const struct rk_journal *j, char **ret) {
                 return -ENOMEM;
         }
         json_object_object_add(o, "version", json_object_new_int(RK_JOURNAL_VERSION));
-        json_object_object_add(o, "state", json_object_new_string("in-progress"));
+        json_object_object_add(o, "state", json_object_new_string(j->failed_state ? "failed" : "in-progress"));
         json_object_object_add(o, "started", json_object_new_int64((int64_t) j->started));
         json_object_object_add(o, "then", json_object_new_string(j->then ? j->then : "none"));
         json_object_object_add(o, "zeroize", json_object_new_boolean(j->zeroize));
@@ -59,6 +101,8 @@ int rk_journal_format(const struct rk_journal *j, char **ret) {
                 json_object_object_add(o, "reserve-orig", json_object_new_int64(j->reserve_orig));
                 json_object_object_add(o, "reserve-fs", json_object_new_string(j->reserve_fs));
         }
+        if (format_attempts(j, o) < 0)
+                return -ENOMEM;
         for (size_t i = 0; i < j->plan.n; i++) {
                 json_object *e = entry_to_json(&j->plan.entries[i]);
                 if (!e)
@@ -100,6 +144,44 @@ static int action_from_name(const char *s, enum rk_mf_action *ret) {
         return 0;
 }
 
+static int parse_attempts(struct rk_journal *j, json_object *o, size_t n, char *err, size_t errlen) {
+        json_object *failed;
+        int64_t v;
+        j->attempts = 1;
+        j->current = j->next;
+        if (get_int(o, "attempts", &v) == 0) {
+                if (v < 0 || v > 1000) {
+                        snprintf(err, errlen, "attempts %lld out of range", (long long) v);
+                        return -EBADMSG;
+                }
+                j->attempts = (unsigned) v;
+        }
+        if (get_int(o, "current", &v) == 0) {
+                if (v < 0 || (uint64_t) v > n) {
+                        snprintf(err, errlen, "current entry %lld beyond the %zu entries", (long long) v, n);
+                        return -EBADMSG;
+                }
+                j->current = (size_t) v;
+        }
+        if (!json_object_object_get_ex(o, "failed", &failed))
+                return 0;
+        if (!json_object_is_type(failed, json_type_array)) {
+                snprintf(err, errlen, "\"failed\" is not a list");
+                return -EBADMSG;
+        }
+        for (size_t i = 0; i < json_object_array_length(failed); i++) {
+                json_object *x = json_object_array_get_idx(failed, i);
+                int64_t idx = json_object_get_int64(x);
+                if (!json_object_is_type(x, json_type_int) || idx < 0 || (uint64_t) idx >= n) {
+                        snprintf(err, errlen, "failed entry %zu is not an entry index", i + 1);
+                        return -EBADMSG;
+                }
+                if (rk_journal_set_failed(j, (size_t) idx, true) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 static int entry_from_json(json_object *o, struct rk_mf_entry *e) {
         const char *action, *path, *file, *arg = NULL;
         int64_t number, line;
@@ -131,7 +213,7 @@ int rk_journal_parse(struct rk_journal *j, const char *text, char *err, size_t e
                 snprintf(err, errlen, "unknown journal version");
                 return -EBADMSG;
         }
-        if (get_string(o, "state", &state) < 0 || strcmp(state, "in-progress") != 0 ||
+        if (get_string(o, "state", &state) < 0 || (strcmp(state, "in-progress") != 0 && strcmp(state, "failed") != 0) ||
             get_string(o, "then", &then) < 0 || get_int(o, "next", &next) < 0 ||
             get_int(o, "offset", &offset) < 0 || get_int(o, "started", &started) < 0 ||
             !json_object_object_get_ex(o, "zeroize", &zero) ||
@@ -165,8 +247,12 @@ int rk_journal_parse(struct rk_journal *j, const char *text, char *err, size_t e
         j->offset = (uint64_t) offset;
         j->started = (uint64_t) started;
         j->zeroize = json_object_get_boolean(zero);
+        j->failed_state = strcmp(state, "failed") == 0;
         if (!(j->then = strdup(then)))
                 return -ENOMEM;
+        int r = parse_attempts(j, o, n, err, errlen);
+        if (r < 0)
+                return r;
         if (get_int(o, "reserve-orig", &reserved) == 0 && get_string(o, "reserve-fs", &rpath) == 0) {
                 j->reserve_orig = reserved;
                 if (!(j->reserve_fs = strdup(rpath)))
@@ -188,12 +274,6 @@ static int open_dir(int root_fd, const char *path, bool create, const char **ret
 
 int rk_journal_load(int root_fd, const char *path, struct rk_journal *j, char *err, size_t errlen) {
         _cleanup_free_ char *text = NULL;
-        const char *name;
-        _cleanup_close_ int dfd = open_dir(root_fd, path, false, &name);
-        /* A power cut during a save leaves its temporary beside the journal:
-         * the rename never happened, so the old journal is the truth. */
-        if (dfd >= 0)
-                (void) rk_remove_stale_temps(dfd);
         int r = rk_read_at(root_fd, rk_path_relative(path), RK_RESOLVE_STRICT, JOURNAL_MAX_SIZE, &text, NULL);
         if (r < 0) {
                 snprintf(err, errlen, "%s: %s", path, strerror(-r));
@@ -217,7 +297,20 @@ int rk_journal_save(int root_fd, const char *path, const struct rk_journal *j) {
         int r = rk_journal_format(j, &text);
         if (r < 0)
                 return r;
+        if ((r = RK_FAIL("journal:save")) < 0)
+                return r;
         return rk_write_atomic_at(dfd, name, text, strlen(text), 0600);
+}
+
+int rk_journal_cleanup(int root_fd, const char *path) {
+        const char *name;
+        _cleanup_close_ int dfd = open_dir(root_fd, path, false, &name);
+        if (dfd == -ENOENT)
+                return 0;
+        if (dfd < 0)
+                return dfd;
+        /* the rename never happened, so the old journal is the truth */
+        return rk_remove_stale_temps(dfd);
 }
 
 int rk_journal_remove(int root_fd, const char *path) {
@@ -227,7 +320,68 @@ int rk_journal_remove(int root_fd, const char *path) {
                 return 0;
         if (dfd < 0)
                 return dfd;
+        int r = RK_FAIL("journal:remove");
+        if (r < 0)
+                return r;
         if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
                 return -errno;
         return rk_fsync_dir(dfd);
+}
+
+/* ---- the record of the last completed reset ------------------------------ */
+
+int rk_journal_record_path(const char *journal, char **ret) {
+        size_t n = strlen(journal);
+        const char *suffix = ".journal";
+        size_t k = strlen(suffix);
+        if (n > k && strcmp(journal + n - k, suffix) == 0)
+                return asprintf(ret, "%.*s.status", (int) (n - k), journal) < 0 ? -ENOMEM : 0;
+        return asprintf(ret, "%s.status", journal) < 0 ? -ENOMEM : 0;
+}
+
+int rk_journal_record_save(int root_fd, const char *journal, const struct rk_reset_record *rec) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        int r = rk_journal_record_path(journal, &path);
+        if (r < 0)
+                return r;
+        _cleanup_json_ json_object *o = json_object_new_object();
+        if (!o)
+                return -ENOMEM;
+        json_object_object_add(o, "version", json_object_new_int(RK_JOURNAL_VERSION));
+        json_object_object_add(o, "state", json_object_new_string("complete"));
+        json_object_object_add(o, "started", json_object_new_int64((int64_t) rec->started));
+        json_object_object_add(o, "finished", json_object_new_int64((int64_t) rec->finished));
+        json_object_object_add(o, "attempts", json_object_new_int64(rec->attempts));
+        json_object_object_add(o, "entries", json_object_new_int64((int64_t) rec->entries));
+        const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+        if (!s || asprintf(&text, "%s\n", s) < 0)
+                return -ENOMEM;
+        const char *name;
+        _cleanup_close_ int dfd = open_dir(root_fd, path, true, &name);
+        if (dfd < 0)
+                return dfd;
+        if ((r = RK_FAIL("journal:record")) < 0)
+                return r;
+        return rk_write_atomic_at(dfd, name, text, strlen(text), 0600);
+}
+
+int rk_journal_record_load(int root_fd, const char *journal, struct rk_reset_record *ret) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        int r = rk_journal_record_path(journal, &path);
+        if (r < 0)
+                return r;
+        r = rk_read_at(root_fd, rk_path_relative(path), RK_RESOLVE_STRICT, JOURNAL_MAX_SIZE, &text, NULL);
+        if (r < 0)
+                return r;
+        _cleanup_json_ json_object *o = json_tokener_parse(text);
+        const char *state;
+        int64_t started, finished, attempts, entries;
+        if (!o || get_string(o, "state", &state) < 0 || strcmp(state, "complete") != 0 ||
+            get_int(o, "started", &started) < 0 || get_int(o, "finished", &finished) < 0 ||
+            get_int(o, "attempts", &attempts) < 0 || get_int(o, "entries", &entries) < 0 ||
+            started < 0 || finished < 0 || attempts < 0 || entries < 0)
+                return -EBADMSG;
+        *ret = (struct rk_reset_record) { .started = (uint64_t) started, .finished = (uint64_t) finished,
+                                          .attempts = (unsigned) attempts, .entries = (size_t) entries };
+        return 0;
 }

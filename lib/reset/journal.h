@@ -24,7 +24,7 @@ struct rk_journal {
         uint64_t started;               /* realtime, seconds */
         /* progress */
         size_t next;                    /* index of the first entry not completed */
-        uint64_t offset;                /* inside entry `next`: bytes already zeroed */
+        uint64_t offset;                /* inside entry `current`: bytes already zeroed */
         int64_t reserve_orig;         /* ext4 reserved_clusters to restore, -1: none */
         char *reserve_fs;               /* the filesystem it belongs to, by stable identity
                                          * (rk_fs_identity(): its UUID), never by the kernel's
@@ -34,7 +34,26 @@ struct rk_journal {
         char *offset_target;            /* rk_zero_target_id() of the device or image that
                                          * `offset` was zeroed on; a resume on anything else
                                          * starts from 0.  NULL: none recorded */
+
+        /* attempts (engine.c): a failed entry does not stop the reset; it is
+         * recorded here and only the failed entries (and those not reached)
+         * run again, at most RK_JOURNAL_MAX_ATTEMPTS times in all */
+        bool failed_state;              /* "state": "failed": the last attempt ended with failures */
+        unsigned attempts;              /* attempts started, the current one included */
+        size_t *failed;                 /* indices of the entries that failed, ascending */
+        size_t n_failed;
+        size_t current;                 /* the entry `offset` belongs to (the one running) */
 };
+
+#define RK_JOURNAL_MAX_ATTEMPTS 3
+
+/* The failed list: add (keeps it sorted, no duplicates), drop, test. */
+int rk_journal_set_failed(struct rk_journal *j, size_t idx, bool failed);
+bool rk_journal_is_failed(const struct rk_journal *j, size_t idx);
+/* Entry idx still has to run: it failed, or the plan never got that far. */
+static inline bool rk_journal_pending(const struct rk_journal *j, size_t idx) {
+        return idx >= j->next || rk_journal_is_failed(j, idx);
+}
 
 void rk_journal_init(struct rk_journal *j);
 void rk_journal_free(struct rk_journal *j);
@@ -48,3 +67,20 @@ int rk_journal_parse(struct rk_journal *j, const char *text, char *err, size_t e
 int rk_journal_load(int root_fd, const char *path, struct rk_journal *j, char *err, size_t errlen);
 int rk_journal_save(int root_fd, const char *path, const struct rk_journal *j);
 int rk_journal_remove(int root_fd, const char *path);
+/* A power cut during a save leaves its temporary beside the journal: remove
+ * it.  Only the reset holding the lock may (never a dry run, which must not
+ * touch a temporary a running reset is about to rename). */
+int rk_journal_cleanup(int root_fd, const char *path);
+
+/* The record of the last completed reset, beside the journal (".status"
+ * instead of ".journal"): written, durably, before the journal is removed,
+ * so `resetctl status` can say "complete" and when. */
+struct rk_reset_record {
+        uint64_t started, finished;     /* realtime, seconds */
+        unsigned attempts;
+        size_t entries;
+};
+int rk_journal_record_path(const char *journal, char **ret);
+int rk_journal_record_save(int root_fd, const char *journal, const struct rk_reset_record *rec);
+/* -ENOENT: no reset completed (or the record is gone). */
+int rk_journal_record_load(int root_fd, const char *journal, struct rk_reset_record *ret);

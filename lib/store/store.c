@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "cmdexec.h"
@@ -460,7 +461,7 @@ char *rk_store_object_path(const struct rk_store *s, const char *sha) {
         return p;
 }
 
-static struct rk_log *LOG(struct rk_store *s) { return &s->ctx->log; }
+static struct rk_log *LOG(struct rk_store *s) { return (s->flags & RK_STORE_QUIET) ? NULL : &s->ctx->log; }
 
 /* Secrets live here: a directory others can write to (or replace entries
  * in) cannot be trusted to hold what we wrote. */
@@ -503,6 +504,9 @@ static int create_dir(struct rk_store *s, const char *rel) {
         _cleanup_close_ int pfd = rk_open_parent_at(s->ctx->root.fd, rel, 0755, &last);
         if (pfd < 0)
                 return pfd;
+        int r = RK_FAIL("store:mkdir");
+        if (r < 0)
+                return r;
         if (mkdirat(pfd, last, 0700) < 0 && errno != EEXIST)
                 return -errno;
         return rk_fsync_dir(pfd);
@@ -514,9 +518,15 @@ static int open_objects(struct rk_store *s) {
                 return -ENOMEM;
         int fd = rk_openat2(s->dir_fd, RK_STORE_OBJECTS, O_RDONLY | O_DIRECTORY, 0, RK_RESOLVE_STRICT);
         if (fd == -ENOENT && (s->flags & RK_STORE_WRITE)) {
+                int r = RK_FAIL("store:mkdir");
+                if (r < 0)
+                        return rk_log_errno(LOG(s), r, "%s: cannot create: %s", opath, strerror(-r));
                 if (mkdirat(s->dir_fd, RK_STORE_OBJECTS, 0700) < 0 && errno != EEXIST)
                         return rk_log_errno(LOG(s), errno, "%s: cannot create: %m", opath);
-                (void) rk_fsync_dir(s->dir_fd);
+                /* durable before an object is written into it */
+                r = rk_fsync_dir(s->dir_fd);
+                if (r < 0)
+                        return rk_log_errno(LOG(s), r, "%s: cannot sync: %s", s->path, strerror(-r));
                 fd = rk_openat2(s->dir_fd, RK_STORE_OBJECTS, O_RDONLY | O_DIRECTORY, 0, RK_RESOLVE_STRICT);
         }
         if (fd == -ENOENT)
@@ -564,7 +574,9 @@ static uint64_t lock_timeout_ms(void) {
 static int take_lock(struct rk_store *s) {
         uint64_t timeout = lock_timeout_ms();
         pid_t holder = 0;
-        int fd = rk_lock_take(s->dir_fd, RK_STORE_LOCK, LOCK_EX, timeout, &holder);
+        int fd = RK_FAIL("store:lock");
+        if (fd >= 0)
+                fd = rk_lock_take(s->dir_fd, RK_STORE_LOCK, LOCK_EX, timeout, &holder);
         if (fd >= 0) {
                 s->lock_fd = fd;
                 return 0;
@@ -581,15 +593,19 @@ static int take_lock(struct rk_store *s) {
 }
 
 int rk_store_open(struct rk_ctx *ctx, unsigned flags, struct rk_store **ret) {
+        return rk_store_open_dir(ctx, ctx->cfg.store_dir, flags, ret);
+}
+
+int rk_store_open_dir(struct rk_ctx *ctx, const char *dir, unsigned flags, struct rk_store **ret) {
         struct rk_store *s = calloc(1, sizeof *s);
         if (!s)
                 return -ENOMEM;
         *s = (struct rk_store) { .ctx = ctx, .flags = flags, .dir_fd = -1, .objects_fd = -1, .lock_fd = -1 };
         _cleanup_store_ struct rk_store *owned = s;
-        const char *rel = rk_path_relative(ctx->cfg.store_dir);
+        const char *rel = rk_path_relative(dir);
         int r;
 
-        s->path = ctx->root.is_host ? strdup(ctx->cfg.store_dir) : rk_path_join(ctx->root.path, rel);
+        s->path = ctx->root.is_host ? strdup(dir) : rk_path_join(ctx->root.path, rel);
         if (!s->path)
                 return -ENOMEM;
         int fd = rk_openat2(ctx->root.fd, rel, O_RDONLY | O_DIRECTORY, 0, RK_RESOLVE_STRICT);
@@ -884,7 +900,9 @@ static int write_object(struct rk_store *s, const char *data, size_t len, const 
         if (rk_read_at(s->objects_fd, file, RK_RESOLVE_STRICT, RK_STORE_MAX_SIZE, &old, &olen) == 0 &&
             rk_sha256_hex(old, olen, osha) == 0 && strcmp(osha, sha) == 0)
                 return 0;
-        int r = rk_write_atomic_at(s->objects_fd, file, data, len, 0600);
+        int r = RK_FAIL("store:write-object");
+        if (r >= 0)
+                r = rk_write_atomic_at(s->objects_fd, file, data, len, 0600);
         if (r < 0)
                 return rk_log_errno(LOG(s), r, "%s/" RK_STORE_OBJECTS "/%s: cannot write: %s; the running "
                                     "configuration is unchanged", s->path, file, strerror(-r));
@@ -899,7 +917,9 @@ static int write_index(struct rk_store *s, const struct rk_store_index *idx) {
         if (r < 0)
                 return rk_log_errno(LOG(s), r, "out of memory");
         RK_FAULT("store:index-formatted");
-        r = rk_write_atomic_at(s->dir_fd, RK_STORE_INDEX, text, strlen(text), 0600);
+        r = RK_FAIL("store:write-index");
+        if (r >= 0)
+                r = rk_write_atomic_at(s->dir_fd, RK_STORE_INDEX, text, strlen(text), 0600);
         if (r < 0)
                 return rk_log_errno(LOG(s), r, "%s/" RK_STORE_INDEX ": cannot write: %s; the store is unchanged",
                                     s->path, strerror(-r));
@@ -937,10 +957,14 @@ static int gc_objects(struct rk_store *s, const struct rk_store_index *idx) {
                 sha[RK_SHA256_HEX_LEN] = 0;
                 if (rk_store_index_references(idx, sha))
                         continue;
-                if (unlinkat(s->objects_fd, de->d_name, 0) < 0) {
+                int k = RK_FAIL("store:unlink");
+                if (k >= 0 && unlinkat(s->objects_fd, de->d_name, 0) < 0)
+                        k = -errno;
+                if (k < 0) {
                         if (!failed)
-                                failed = -errno;
-                        rk_warn(LOG(s), "%s/" RK_STORE_OBJECTS "/%s: cannot remove: %m", s->path, de->d_name);
+                                failed = k;
+                        rk_warn(LOG(s), "%s/" RK_STORE_OBJECTS "/%s: cannot remove: %s", s->path, de->d_name,
+                                strerror(-k));
                         continue;
                 }
                 removed++;
@@ -964,16 +988,34 @@ static char **strv_of(char *a) {
 
 /* validate-command sees exactly the bytes that will be committed: a private
  * copy in the store, not the caller's file, which could change meanwhile. */
+/* A configured command this store was opened not to run: say so, once per
+ * command, with the reason. */
+static bool command_skipped(struct rk_store *s, const char *key, const char *cmd) {
+        if (rk_isempty(cmd))
+                return true;
+        if (!(s->flags & RK_STORE_NO_COMMANDS))
+                return false;
+        if (!s->ctx->root.is_host)
+                rk_notice(LOG(s), "%s '%s' skipped: it comes from the configuration of --root %s, which is not "
+                          "this system, and would run on this machine", key, cmd, s->ctx->root.path);
+        else
+                rk_notice(LOG(s), "%s '%s' skipped: the factory reset runs no configured command", key, cmd);
+        return true;
+}
+
 static int run_validate(struct rk_store *s, const char *data, size_t len, const char *what) {
         const char *cmd = s->ctx->cfg.validate_command;
-        if ((s->flags & RK_STORE_NO_COMMANDS) || rk_isempty(cmd))
+        if (command_skipped(s, "validate-command", cmd))
                 return 0;
         (void) unlinkat(s->dir_fd, RK_STORE_CANDIDATE, 0);
+        int r = RK_FAIL("store:candidate");
+        if (r < 0)
+                return rk_log_errno(LOG(s), r, "%s/" RK_STORE_CANDIDATE ": cannot create: %s", s->path, strerror(-r));
         _cleanup_close_ int fd = openat(s->dir_fd, RK_STORE_CANDIDATE,
                                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
                 return rk_log_errno(LOG(s), errno, "%s/" RK_STORE_CANDIDATE ": cannot create: %m", s->path);
-        int r = rk_write_all(fd, data, len);
+        r = rk_write_all(fd, data, len);
         if (r < 0) {
                 (void) unlinkat(s->dir_fd, RK_STORE_CANDIDATE, 0);
                 return rk_log_errno(LOG(s), r, "%s/" RK_STORE_CANDIDATE ": cannot write: %s", s->path, strerror(-r));
@@ -998,7 +1040,7 @@ static int run_validate(struct rk_store *s, const char *data, size_t len, const 
 
 static int run_apply(struct rk_store *s, const char *sha) {
         const char *cmd = s->ctx->cfg.apply_command;
-        if ((s->flags & RK_STORE_NO_COMMANDS) || rk_isempty(cmd))
+        if (command_skipped(s, "apply-command", cmd))
                 return 0;
         _cleanup_free_ char *path = rk_store_object_path(s, sha);
         _cleanup_strv_free_ char **argv = path ? strv_of(path) : NULL;
@@ -1182,13 +1224,40 @@ int rk_store_rescue_delete(struct rk_store *s) {
         return 0;
 }
 
-int rk_store_read_factory(struct rk_store *s, bool quiet, struct rk_store_entry *ret_entry,
-                          char **ret_data, size_t *ret_len) {
-        struct rk_log *log = quiet ? NULL : LOG(s);
-        const char *path = s->ctx->cfg.factory_config;
-        _cleanup_close_ int fd = rk_openat2(s->ctx->root.fd, rk_path_relative(path), O_RDONLY | O_NOCTTY, 0,
+/* The optional checksum shipped beside the factory configuration
+ * ("<factory-config>.sha256", as sha256sum(1) writes it: the hex digest
+ * first).  No file: nothing to check. */
+static int check_factory_sum(struct rk_ctx *ctx, struct rk_log *log, const char *sha) {
+        _cleanup_free_ char *sumpath = NULL, *text = NULL;
+        const char *path = ctx->cfg.factory_config;
+        if (asprintf(&sumpath, "%s.sha256", path) < 0)
+                return -ENOMEM;
+        int r = rk_read_at(ctx->root.fd, rk_path_relative(sumpath), RK_RESOLVE_ROOTED, 4096, &text, NULL);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return rk_log_errno(log, r, "factory configuration checksum %s (in %s): cannot read: %s",
+                                    sumpath, ctx->root.path, strerror(-r));
+        text[strcspn(text, " \t\r\n")] = 0;
+        if (!rk_sha256_hex_valid(text)) {
+                rk_err(log, "factory configuration checksum %s (in %s): not a SHA-256 digest", sumpath, ctx->root.path);
+                return -EBADMSG;
+        }
+        if (strcasecmp(text, sha) != 0) {
+                rk_err(log, "factory configuration %s (in %s): SHA-256 %s, but %s records %s: damaged, not used",
+                       path, ctx->root.path, sha, sumpath, text);
+                return -EBADMSG;
+        }
+        return 0;
+}
+
+static int read_factory(struct rk_ctx *ctx, struct rk_log *log, struct rk_store_entry *ret_entry,
+                        char **ret_data, size_t *ret_len) {
+        const char *path = ctx->cfg.factory_config;
+        _cleanup_close_ int fd = rk_openat2(ctx->root.fd, rk_path_relative(path), O_RDONLY | O_NOCTTY, 0,
                                             RK_RESOLVE_ROOTED);
         _cleanup_free_ char *data = NULL;
+        struct rk_store_entry e = {};
         struct stat st;
         size_t len = 0;
         char err[512];
@@ -1199,19 +1268,45 @@ int rk_store_read_factory(struct rk_store *s, bool quiet, struct rk_store_entry 
                 r = rk_read_fd(fd, RK_STORE_MAX_SIZE, &data, &len);
         if (r < 0)
                 return rk_log_errno(log, r, "factory configuration %s (in %s): cannot read: %s", path,
-                                    s->ctx->root.path, r == -EFBIG ? "larger than 16 MiB" : strerror(-r));
+                                    ctx->root.path, r == -EFBIG ? "larger than 16 MiB" : strerror(-r));
         r = rk_store_check_document(data, len, err, sizeof err);
         if (r < 0) {
-                rk_err(log, "factory configuration %s (in %s): %s", path, s->ctx->root.path, err);
+                rk_err(log, "factory configuration %s (in %s): %s", path, ctx->root.path, err);
                 return r;
         }
-        *ret_entry = (struct rk_store_entry) { .present = true, .size = len, .time = st.st_mtime };
-        if ((r = rk_sha256_hex(data, len, ret_entry->sha256)) < 0 || !(ret_entry->origin = strdup("factory")))
-                return r < 0 ? r : -ENOMEM;
+        e = (struct rk_store_entry) { .present = true, .size = len, .time = st.st_mtime };
+        if ((r = rk_sha256_hex(data, len, e.sha256)) < 0)
+                return r;
+        if ((r = check_factory_sum(ctx, log, e.sha256)) < 0)
+                return r;
+        if (!(e.origin = strdup("factory")))
+                return -ENOMEM;
+        *ret_entry = e;
         *ret_data = RK_TAKE_PTR(data);
         if (ret_len)
                 *ret_len = len;
         return 0;
+}
+
+int rk_store_read_factory(struct rk_store *s, bool quiet, struct rk_store_entry *ret_entry,
+                          char **ret_data, size_t *ret_len) {
+        return read_factory(s->ctx, quiet ? NULL : LOG(s), ret_entry, ret_data, ret_len);
+}
+
+int rk_store_check_factory(struct rk_ctx *ctx, struct rk_store_entry *ret_entry) {
+        _cleanup_free_ char *data = NULL;
+        return read_factory(ctx, &ctx->log, ret_entry, &data, NULL);
+}
+
+int rk_store_health(struct rk_ctx *ctx) {
+        _cleanup_store_ struct rk_store *s = NULL;
+        int r = rk_store_open(ctx, RK_STORE_QUIET, &s);
+        if (r < 0)
+                return r;
+        struct rk_store_index idx = {};
+        r = rk_store_verify(s, &idx);
+        rk_store_index_done(&idx);
+        return r;
 }
 
 int rk_store_factory_reset(struct rk_store *s) {

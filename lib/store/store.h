@@ -57,7 +57,8 @@
 enum {
         RK_STORE_WRITE = 1 << 0,        /* take the writer lock; clean up after crashed writers */
         RK_STORE_CREATE = 1 << 1,       /* create the store directory when missing */
-        RK_STORE_NO_COMMANDS = 1 << 2,  /* skip validate-command and apply-command */
+        RK_STORE_NO_COMMANDS = 1 << 2,  /* skip validate-command and apply-command (logged) */
+        RK_STORE_QUIET = 1 << 3,        /* log nothing: the caller reports (preflight's health check) */
 };
 
 struct rk_store_entry {
@@ -96,6 +97,9 @@ void rk_store_format_time(time_t t, char buf[static 32]);
 int rk_store_check_document(const char *data, size_t len, char *err, size_t errlen);
 
 int rk_store_open(struct rk_ctx *ctx, unsigned flags, struct rk_store **ret);
+/* The same for a store in another directory (an absolute path inside the
+ * root): the factory reset builds a fresh store beside the old one. */
+int rk_store_open_dir(struct rk_ctx *ctx, const char *dir, unsigned flags, struct rk_store **ret);
 void rk_store_close(struct rk_store *s);
 static inline void rk_store_closep(struct rk_store **s) { rk_store_close(*s); }
 #define _cleanup_store_ _cleanup_(rk_store_closep)
@@ -130,10 +134,21 @@ int rk_store_rescue_load(struct rk_store *s);
 int rk_store_verify(struct rk_store *s, struct rk_store_index *ret);
 
 /* Read and check [store] factory-config inside the root (resolved like a
- * chroot would); the entry's time is the file's mtime, origin "factory".
- * quiet: return the error without logging it (listing). */
+ * chroot would): a JSON object, and when "<factory-config>.sha256" exists
+ * (sha256sum(1) format) its digest must match (-EBADMSG otherwise).  The
+ * entry's time is the file's mtime, origin "factory".  quiet: return the
+ * error without logging it (listing). */
 int rk_store_read_factory(struct rk_store *s, bool quiet, struct rk_store_entry *ret_entry,
                           char **ret_data, size_t *ret_len);
+/* The same check without a store (the factory reset's preflight, which
+ * must not depend on the store it is about to replace); logs the reason. */
+int rk_store_check_factory(struct rk_ctx *ctx, struct rk_store_entry *ret_entry);
+
+/* Is the store at [store] dir fit to keep?  0 (also: no store yet), -EPERM
+ * unsafe (a symlink on its path, group/world-writable, foreign owner),
+ * -EBADMSG corrupt (index or a stored configuration), other errors: not
+ * readable.  Logs nothing; changes nothing. */
+int rk_store_health(struct rk_ctx *ctx);
 
 /* Step 5 of the factory reset: drop every backup and the rescue, make
  * [store] factory-config (read inside the root) the running configuration

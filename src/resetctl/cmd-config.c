@@ -102,13 +102,15 @@ static int show(struct rk_ctx *ctx, const char *name) {
         return RK_EXIT_OK;
 }
 
-static int verb_config_show(struct rk_ctx *ctx, int argc, char **argv) {
+static int verb_config_show(struct rk_cli *cli, int argc, char **argv) {
+        struct rk_ctx *ctx = &cli->ctx;
         if (take_json_option(ctx, argc, argv, 0, "config show [--json]") < 0)
                 return RK_EXIT_USAGE;
         return show(ctx, "running");
 }
 
-static int verb_rescue_show(struct rk_ctx *ctx, int argc, char **argv) {
+static int verb_rescue_show(struct rk_cli *cli, int argc, char **argv) {
+        struct rk_ctx *ctx = &cli->ctx;
         if (take_json_option(ctx, argc, argv, 0, "rescue show [--json]") < 0)
                 return RK_EXIT_USAGE;
         return show(ctx, "rescue");
@@ -125,7 +127,8 @@ static void list_row(const char *name, const struct rk_store_entry *e, const cha
                e->origin ? e->origin : "");
 }
 
-static int verb_config_list(struct rk_ctx *ctx, int argc, char **argv) {
+static int verb_config_list(struct rk_cli *cli, int argc, char **argv) {
+        struct rk_ctx *ctx = &cli->ctx;
         _cleanup_store_ struct rk_store *s = NULL;
         if (take_json_option(ctx, argc, argv, 0, "config list [--json]") < 0)
                 return RK_EXIT_USAGE;
@@ -189,19 +192,21 @@ static int verb_config_list(struct rk_ctx *ctx, int argc, char **argv) {
         return exit_code(verified);
 }
 
-static int open_writer(struct rk_ctx *ctx, unsigned flags, struct rk_store **ret) {
-        return rk_store_open(ctx, RK_STORE_WRITE | flags, ret);
+/* Writers run validate-command and apply-command only when the
+ * configuration may run commands here (resetctl.h). */
+static int open_writer(struct rk_cli *cli, unsigned flags, struct rk_store **ret) {
+        return rk_store_open(&cli->ctx, RK_STORE_WRITE | flags | (cli->commands ? 0 : RK_STORE_NO_COMMANDS), ret);
 }
 
-static int verb_config_commit(struct rk_ctx *ctx, int argc, char **argv) {
+static int verb_config_commit(struct rk_cli *cli, int argc, char **argv) {
         _cleanup_store_ struct rk_store *s = NULL;
-        int r = open_writer(ctx, RK_STORE_CREATE, &s);
+        int r = open_writer(cli, RK_STORE_CREATE, &s);
         if (r >= 0)
                 r = rk_store_commit_path(s, argv[0]);
         return exit_code(r);
 }
 
-static int verb_config_rollback(struct rk_ctx *ctx, int argc, char **argv) {
+static int verb_config_rollback(struct rk_cli *cli, int argc, char **argv) {
         _cleanup_store_ struct rk_store *s = NULL;
         unsigned n;
         if (rk_parse_uint(argv[0], &n) < 0 || n == 0) {
@@ -209,31 +214,31 @@ static int verb_config_rollback(struct rk_ctx *ctx, int argc, char **argv) {
                         argv[0]);
                 return RK_EXIT_USAGE;
         }
-        int r = open_writer(ctx, 0, &s);
+        int r = open_writer(cli, 0, &s);
         if (r >= 0)
                 r = rk_store_rollback(s, n);
         return exit_code(r);
 }
 
-static int verb_rescue_save(struct rk_ctx *ctx, int argc, char **argv) {
+static int verb_rescue_save(struct rk_cli *cli, int argc, char **argv) {
         _cleanup_store_ struct rk_store *s = NULL;
-        int r = open_writer(ctx, 0, &s);
+        int r = open_writer(cli, 0, &s);
         if (r >= 0)
                 r = rk_store_rescue_save(s);
         return exit_code(r);
 }
 
-static int verb_rescue_delete(struct rk_ctx *ctx, int argc, char **argv) {
+static int verb_rescue_delete(struct rk_cli *cli, int argc, char **argv) {
         _cleanup_store_ struct rk_store *s = NULL;
-        int r = open_writer(ctx, 0, &s);
+        int r = open_writer(cli, 0, &s);
         if (r >= 0)
                 r = rk_store_rescue_delete(s);
         return exit_code(r);
 }
 
-static int verb_rescue_load(struct rk_ctx *ctx, int argc, char **argv) {
+static int verb_rescue_load(struct rk_cli *cli, int argc, char **argv) {
         _cleanup_store_ struct rk_store *s = NULL;
-        int r = open_writer(ctx, 0, &s);
+        int r = open_writer(cli, 0, &s);
         if (r >= 0)
                 r = rk_store_rescue_load(s);
         return exit_code(r);

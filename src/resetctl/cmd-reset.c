@@ -5,7 +5,8 @@
 #include "engine.h"
 #include "resetctl.h"
 
-static int verb_factory_reset(struct rk_ctx *ctx, int argc, char **argv) {
+static int verb_factory_reset(struct rk_cli *cli, int argc, char **argv) {
+        struct rk_ctx *ctx = &cli->ctx;
         enum { OPT_DRY = 0x100, OPT_YES, OPT_JSON, OPT_NOZERO, OPT_RESUME, OPT_THEN };
         static const struct option opts[] = {
                 { "dry-run", no_argument, NULL, OPT_DRY },
@@ -16,7 +17,7 @@ static int verb_factory_reset(struct rk_ctx *ctx, int argc, char **argv) {
                 { "then", required_argument, NULL, OPT_THEN },
                 {}
         };
-        struct rk_reset_opts o = { .zeroize = true, .progress = isatty(STDERR_FILENO) };
+        struct rk_reset_opts o = { .zeroize = true, .progress = isatty(STDERR_FILENO), .trusted_config = cli->commands };
         int c;
 
         /* argv[0] is the first argument after the verb: getopt wants a
@@ -53,18 +54,21 @@ static int verb_factory_reset(struct rk_ctx *ctx, int argc, char **argv) {
         return rk_factory_reset(ctx, &o);
 }
 
-static int verb_status(struct rk_ctx *ctx, int argc, char **argv) {
-        bool pending = rk_factory_reset_pending(ctx);
-        if (ctx->json)
-                printf("{\"factory-reset\": \"%s\"}\n", pending ? "in-progress" : "none");
-        else
-                printf("factory reset: %s\n", pending ? "in progress (interrupted; `resetctl factory-reset --resume` finishes it)" : "none pending");
-        return RK_EXIT_OK;
+static int verb_status(struct rk_cli *cli, int argc, char **argv) {
+        for (int i = 0; i < argc; i++) {
+                if (strcmp(argv[i], "--json") != 0) {
+                        fprintf(stderr, "resetctl: usage: resetctl status [--json]\n");
+                        return RK_EXIT_USAGE;
+                }
+                cli->ctx.json = true;
+        }
+        return rk_factory_reset_status(&cli->ctx);
 }
 
 const struct rk_verb rk_reset_verbs[] = {
         { "factory-reset", NULL, 0, -1, verb_factory_reset,
           "factory-reset [--dry-run] [--yes] [--json] [--no-zeroize] [--resume] [--then reboot|poweroff|none]" },
-        { "status", NULL, 0, 0, verb_status, "status                      is a factory reset pending?" },
+        { "status", NULL, 0, 1, verb_status,
+          "status [--json]                             none, in-progress, complete or failed (entries, retries left)" },
         {}
 };

@@ -93,13 +93,13 @@ int main(int argc, char **argv) {
                 return RK_EXIT_USAGE;
         }
 
-        struct rk_ctx ctx = { .json = json };
-        int r = rk_ctx_open(&ctx, "resetctl", root, config);
+        struct rk_cli cli = { .ctx = { .json = json }, .commands = !root || config };
+        int r = rk_ctx_open(&cli.ctx, "resetctl", root, config);
         if (r < 0) {
-                rk_ctx_close(&ctx);
+                rk_ctx_close(&cli.ctx);
                 return r == -EINVAL ? RK_EXIT_USAGE : RK_EXIT_FAILURE;
         }
-        int ret = v->run(&ctx, nargs, args);
-        rk_ctx_close(&ctx);
+        int ret = v->run(&cli, nargs, args);
+        rk_ctx_close(&cli.ctx);
         return ret;
 }

@@ -34,25 +34,33 @@ class Tree:
         self.n = 0
 
     def write_conf(self, backups=5, actions=None):
+        """resetd.conf in the tree.  With commands it is the operator's
+        instead, outside the tree and passed with --config: the commands of
+        a --root tree's own configuration never run on this machine."""
         lines = ["[store]", f"backups = {backups}", "[actions]"]
         for k, v in (actions or {}).items():
             lines.append(f"{k} = {v}")
-        with open(os.path.join(self.root, "etc/resetkit/resetd.conf"), "w") as f:
+        inside = os.path.join(self.root, "etc/resetkit/resetd.conf")
+        self.config = os.path.join(os.path.dirname(self.root), "operator.conf") if actions else None
+        with open(self.config or inside, "w") as f:
             f.write("\n".join(lines) + "\n")
+        if self.config and os.path.exists(inside):
+            os.unlink(inside)
+
+    def args(self):
+        return [RESETCTL, "--root", self.root] + (["--config", self.config] if self.config else [])
 
     def run(self, *args, env=None, timeout=60):
         e = dict(os.environ)
         e.pop("RESETKIT_FAULT", None)
         e.pop("RESETKIT_FAULT_TRACE", None)
         e.update(env or {})
-        return subprocess.run([RESETCTL, "--root", self.root, *args], capture_output=True,
-                              env=e, timeout=timeout)
+        return subprocess.run([*self.args(), *args], capture_output=True, env=e, timeout=timeout)
 
     def popen(self, *args, env=None):
         e = dict(os.environ)
         e.update(env or {})
-        return subprocess.Popen([RESETCTL, "--root", self.root, *args], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=e)
+        return subprocess.Popen([*self.args(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e)
 
     def file(self, content, name=None):
         """A file to commit; content is bytes or str."""

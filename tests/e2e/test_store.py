@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+import rkfault
 import rkstore
 from rkstore import OK, FAILURE, USAGE, INTEGRITY, BUSY, APPLY, REFUSED, Tree, snapshot
 
@@ -157,6 +158,23 @@ def test_commands(tree, tmp_path):
     assert applied.read_bytes() == A
     assert r.stdout == b""              # command output goes to the log, never to stdout
     assert "applying" in err(r)
+
+
+def test_root_configuration_commands_skipped(tree, tmp_path):
+    """--root names another tree: the commands of its own resetd.conf would
+    run on this machine, so they are skipped, and the log says so."""
+    marker = tmp_path / f"marker-{os.urandom(4).hex()}"
+    with open(os.path.join(tree.root, "etc/resetkit/resetd.conf"), "w") as f:
+        f.write(f"[actions]\nvalidate-command = touch {marker}.validate\napply-command = touch {marker}.apply\n")
+    r = tree.run("config", "commit", tree.file(A))
+    assert r.returncode == OK, err(r)
+    assert "validate-command" in err(r) and "apply-command" in err(r) and "skipped" in err(r)
+    for args in (("rescue", "save"), ("config", "commit", tree.file(B)), ("rescue", "load"),
+                 ("config", "rollback", "1")):
+        r = tree.run(*args)
+        assert r.returncode == OK, err(r)
+    assert list(tmp_path.glob(marker.name + "*")) == []
+    assert tree.show() == B
 
 
 def test_apply_failure_commit_stands(tree):
@@ -393,7 +411,8 @@ def test_two_writers_at_once(full, tmp_path):
 # ---- crash safety ----------------------------------------------------------
 
 def fault_points(t, args):
-    """Every fault point a run of `args` passes, as NAME:N occurrences."""
+    """Every kill point a run of `args` passes, as NAME:N occurrences (the
+    trace also names the failure points, RK_FAIL: rkfault tells them apart)."""
     trace = os.path.join(os.path.dirname(t.root), "trace")
     if os.path.exists(trace):
         os.unlink(trace)
@@ -405,10 +424,13 @@ def fault_points(t, args):
     r = subprocess.run([rkstore.RESETCTL, "--root", scratch, *args], capture_output=True, env=e)
     assert r.returncode == OK, err(r)
     shutil.rmtree(scratch)
+    kill = rkfault.declared()["RK_FAULT"]
     seen = collections.Counter()
     points = []
     with open(trace) as f:
         for name in f.read().split():
+            if name not in kill:
+                continue
             seen[name] += 1
             points.append(f"{name}:{seen[name]}")
     return points
@@ -456,6 +478,7 @@ def test_crash_at_every_point(tmp_path, case):
         t.root = str(tmp_path / f"crash{i}")
         t.store = os.path.join(t.root, rkstore.STORE_REL)
         t.files = base.files
+        t.config = None
         t.n = 100
         shutil.copytree(base.root, t.root, symlinks=True)
         r = t.run(*args, env={"RESETKIT_FAULT": point})

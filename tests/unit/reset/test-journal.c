@@ -144,12 +144,121 @@ static void test_zeroing_identity(void **state) {
         rk_journal_free(&j);
 }
 
+/* The attempts block: failed entries, the attempt count, the entry the
+ * zeroing offset belongs to, and the "failed" state. */
+static void test_attempts_round_trip(void **state) {
+        struct rk_journal j, k;
+        char err[256] = "";
+        _cleanup_free_ char *text = NULL, *text2 = NULL;
+        make_plan(&j);
+        j.attempts = 2;
+        j.current = 4;
+        j.failed_state = true;
+        assert_int_equal(rk_journal_set_failed(&j, 3, true), 0);
+        assert_int_equal(rk_journal_set_failed(&j, 0, true), 0);
+        assert_int_equal(rk_journal_set_failed(&j, 3, true), 0);       /* no duplicate */
+        assert_int_equal(j.n_failed, 2);
+        assert_int_equal(j.failed[0], 0);
+        assert_int_equal(j.failed[1], 3);
+        assert_int_equal(rk_journal_format(&j, &text), 0);
+        assert_non_null(strstr(text, "\"state\":\"failed\""));
+        rk_journal_init(&k);
+        assert_int_equal(rk_journal_parse(&k, text, err, sizeof err), 0);
+        assert_true(k.failed_state);
+        assert_int_equal(k.attempts, 2);
+        assert_int_equal(k.current, 4);
+        assert_int_equal(k.n_failed, 2);
+        assert_true(rk_journal_is_failed(&k, 0) && rk_journal_is_failed(&k, 3) && !rk_journal_is_failed(&k, 1));
+        /* pending: the failed ones and all from `next` (2) on */
+        assert_true(rk_journal_pending(&k, 0) && !rk_journal_pending(&k, 1) && rk_journal_pending(&k, 2));
+        assert_int_equal(rk_journal_format(&k, &text2), 0);
+        assert_string_equal(text, text2);
+        assert_int_equal(rk_journal_set_failed(&k, 0, false), 0);
+        assert_int_equal(k.n_failed, 1);
+        assert_int_equal(k.failed[0], 3);
+        rk_journal_free(&j);
+        rk_journal_free(&k);
+}
+
+/* A journal written before attempts were counted is one attempt, nothing
+ * failed, the offset belonging to `next`. */
+static void test_older_journal(void **state) {
+        struct rk_journal j;
+        char err[256] = "";
+        rk_journal_init(&j);
+        assert_int_equal(rk_journal_parse(&j,
+                "{\"version\":1,\"state\":\"in-progress\",\"started\":0,\"then\":\"none\",\"zeroize\":true,"
+                "\"next\":1,\"offset\":512,\"entries\":[{\"action\":\"remove\",\"path\":\"/x\",\"number\":0,"
+                "\"file\":\"a.conf\",\"line\":1},{\"action\":\"zero-free-space\",\"path\":\"/\",\"number\":0,"
+                "\"file\":\"a.conf\",\"line\":2}]}", err, sizeof err), 0);
+        assert_int_equal(j.attempts, 1);
+        assert_int_equal(j.n_failed, 0);
+        assert_int_equal(j.current, 1);
+        assert_false(j.failed_state);
+        rk_journal_free(&j);
+}
+
+static void test_attempts_malformed(void **state) {
+        const char *head = "{\"version\":1,\"state\":\"failed\",\"started\":0,\"then\":\"none\",\"zeroize\":true,"
+                           "\"next\":1,\"offset\":0,\"entries\":[{\"action\":\"remove\",\"path\":\"/x\","
+                           "\"number\":0,\"file\":\"a.conf\",\"line\":1}]";
+        const char *tails[] = { ",\"failed\":[1]}", ",\"failed\":[-1]}", ",\"failed\":\"0\"}",
+                                ",\"attempts\":-1}", ",\"current\":2}" };
+        for (size_t i = 0; i < sizeof tails / sizeof *tails; i++) {
+                _cleanup_free_ char *text = NULL;
+                assert_true(asprintf(&text, "%s%s", head, tails[i]) > 0);
+                expect_bad(text);
+        }
+}
+
+/* load only reads (a dry run may call it); cleanup removes what a power cut
+ * left beside the journal; the record of the last reset lives beside it. */
+static void test_cleanup_and_record(void **state) {
+        char tmpl[] = "/tmp/rk-journal-XXXXXX";
+        assert_non_null(mkdtemp(tmpl));
+        int root = open(tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(root >= 0);
+        const char *path = "/var/lib/resetkit/factory-reset.journal";
+        struct rk_journal j, k;
+        char err[256] = "";
+        make_plan(&j);
+        assert_int_equal(rk_journal_save(root, path, &j), 0);
+        int fd = openat(root, "var/lib/resetkit/.#rk-factory-reset.journal.0badc0de", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        close(fd);
+        rk_journal_init(&k);
+        assert_int_equal(rk_journal_load(root, path, &k, err, sizeof err), 0);
+        assert_int_equal(faccessat(root, "var/lib/resetkit/.#rk-factory-reset.journal.0badc0de", F_OK, 0), 0);
+        assert_int_equal(rk_journal_cleanup(root, path), 1);
+        assert_int_equal(faccessat(root, "var/lib/resetkit/.#rk-factory-reset.journal.0badc0de", F_OK, 0), -1);
+
+        _cleanup_free_ char *rp = NULL;
+        assert_int_equal(rk_journal_record_path(path, &rp), 0);
+        assert_string_equal(rp, "/var/lib/resetkit/factory-reset.status");
+        struct rk_reset_record rec = { .started = 100, .finished = 200, .attempts = 2, .entries = 5 }, got;
+        assert_int_equal(rk_journal_record_load(root, path, &got), -ENOENT);
+        assert_int_equal(rk_journal_record_save(root, path, &rec), 0);
+        assert_int_equal(rk_journal_record_load(root, path, &got), 0);
+        assert_int_equal(got.started, 100);
+        assert_int_equal(got.finished, 200);
+        assert_int_equal(got.attempts, 2);
+        assert_int_equal(got.entries, 5);
+        rk_journal_free(&j);
+        rk_journal_free(&k);
+        close(root);
+        assert_int_equal(rkt_rm_rf(tmpl), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip),
                 cmocka_unit_test(test_malformed),
                 cmocka_unit_test(test_files),
                 cmocka_unit_test(test_zeroing_identity),
+                cmocka_unit_test(test_attempts_round_trip),
+                cmocka_unit_test(test_older_journal),
+                cmocka_unit_test(test_attempts_malformed),
+                cmocka_unit_test(test_cleanup_and_record),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

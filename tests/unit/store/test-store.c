@@ -636,6 +636,71 @@ static void test_crash_leftovers_cleaned(void **state) {
         assert_loads(f, "running", "{\"a\": 1}");
 }
 
+/* What the factory reset's preflight asks: is the store fit to keep?  It
+ * reads only: a corrupt or unsafe store is reported, never touched. */
+static void test_health(void **state) {
+        struct fixture *f = *state;
+        assert_int_equal(rk_store_health(&f->ctx), 0);          /* no store yet */
+        assert_int_equal(commit_text(f, "{\"a\": 1}"), 0);
+        assert_int_equal(rk_store_health(&f->ctx), 0);
+        assert_int_equal(chmod(f->store, 0770), 0);
+        assert_int_equal(rk_store_health(&f->ctx), -EPERM);
+        assert_int_equal(chmod(f->store, 0700), 0);
+        corrupt_object(f, "running");
+        assert_int_equal(rk_store_health(&f->ctx), -EBADMSG);
+        char p[256];
+        snprintf(p, sizeof p, "%s/.#rk-index.json.0badc0de", f->store);
+        write_file(p, "a writer's temporary");
+        snprintf(p, sizeof p, "%s/index.json", f->store);
+        write_file(p, "{\"format\": 1, \"running\": {");
+        _cleanup_free_ char *before = snapshot(f);
+        assert_int_equal(rk_store_health(&f->ctx), -EBADMSG);
+        _cleanup_free_ char *after = snapshot(f);
+        assert_string_equal(before, after);
+}
+
+/* "<factory-config>.sha256" beside the factory configuration, when there,
+ * must match it. */
+static void test_factory_checksum(void **state) {
+        struct fixture *f = *state;
+        struct rk_store_entry e = {};
+        char p[256], sum[RK_SHA256_HEX_LEN + 1], line[128];
+        assert_int_equal(rk_store_check_factory(&f->ctx, &e), 0);
+        memcpy(sum, e.sha256, sizeof sum);
+        rk_store_entry_done(&e);
+        snprintf(p, sizeof p, "%s/usr/lib/resetkit/factory-config.json.sha256", f->root);
+        snprintf(line, sizeof line, "%s  factory-config.json\n", sum);
+        write_file(p, line);
+        assert_int_equal(rk_store_check_factory(&f->ctx, &e), 0);
+        rk_store_entry_done(&e);
+        line[0] = line[0] == '0' ? '1' : '0';
+        write_file(p, line);
+        assert_int_equal(rk_store_check_factory(&f->ctx, &e), -EBADMSG);
+        _cleanup_store_ struct rk_store *s = open_store(f, RK_STORE_WRITE | RK_STORE_CREATE);
+        assert_int_equal(rk_store_factory_reset(s), -EBADMSG);
+        write_file(p, "not a digest\n");
+        assert_int_equal(rk_store_check_factory(&f->ctx, &e), -EBADMSG);
+}
+
+/* A store in another directory: the factory reset builds one beside the
+ * old store before swapping it in. */
+static void test_open_dir(void **state) {
+        struct fixture *f = *state;
+        assert_int_equal(commit_text(f, "{\"old\": 1}"), 0);
+        {
+                struct rk_store *s = NULL;
+                assert_int_equal(rk_store_open_dir(&f->ctx, "/var/lib/resetkit/config.rk-new",
+                                                   RK_STORE_WRITE | RK_STORE_CREATE, &s), 0);
+                assert_int_equal(rk_store_factory_reset(s), 0);
+                rk_store_close(s);
+        }
+        char p[256];
+        struct stat st;
+        snprintf(p, sizeof p, "%s/var/lib/resetkit/config.rk-new/index.json", f->root);
+        assert_int_equal(stat(p, &st), 0);
+        assert_loads(f, "running", "{\"old\": 1}");    /* the old store is untouched */
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_check_document),
@@ -656,6 +721,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_lock_excludes_second_writer, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unsafe_store_dir, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_crash_leftovers_cleaned, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_health, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_factory_checksum, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_open_dir, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
