@@ -1020,7 +1020,15 @@ static int do_fill(int dfd, const struct rk_fill_opts *opts, struct fill_ctx *c,
                         break;  /* no inode left: that is full too */
                 uint64_t spos = 0;
                 w = fill_until_full(sfd, zbuf, bsize, 1, &spos, c);
-                if (w <= 0) {
+                if (w < 0) {
+                        /* an I/O error is not "full": the claim would not
+                         * hold for what this file did not reach */
+                        snprintf(err, errlen, "fill write failed in fragment file %u: %s", i + 1, strerror((int) -w));
+                        close(sfd);
+                        r = (int) w;
+                        goto out;
+                }
+                if (w == 0) {
                         close(sfd);
                         break;
                 }
