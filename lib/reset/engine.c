@@ -448,11 +448,9 @@ static int plan_zero_partition(struct engine *e, const struct rk_mf_entry *en, j
                 .checkpoint = zero_checkpoint, .repass = zero_repass, .progress = zero_progress, .userdata = e,
         };
         struct rk_zero_stats st = {};
-        _cleanup_free_ char *label = NULL;
-        if (asprintf(&label, "zero slot %c", sl->name) < 0)
-                label = NULL;
-        rk_progress_start(&e->bar, STDERR_FILENO, e->o->progress, label ? label : "zero slot",
-                          e->j.offset, sl->size, rk_now_ns());
+        char label[64];
+        snprintf(label, sizeof label, "zero slot %c", sl->name);
+        rk_progress_start(&e->bar, STDERR_FILENO, e->o->progress, label, e->j.offset, sl->size, rk_now_ns());
         /* "verified" only after reading back what the device holds now: a
          * failed read-back zeroes the slot again from its start */
         r = rk_zero_device_verified(fd, e->j.offset, 0, ctx->cfg.verify, rk_now_ns(), &ops, &st, err, sizeof err);
@@ -567,10 +565,9 @@ static int plan_zero_free_space(struct engine *e, const struct rk_mf_entry *en, 
                 .save_reserve = zero_save_reserve, .repass = zero_fill_repass, .progress = zero_progress, .userdata = e,
         };
         struct rk_fill_stats st = {};
-        _cleanup_free_ char *label = NULL;
-        if (asprintf(&label, "zero free %s", en->path) < 0)
-                label = NULL;
-        rk_progress_start(&e->bar, STDERR_FILENO, e->o->progress, label ? label : "zero free space", 0, 0, rk_now_ns());
+        char label[PATH_MAX];
+        snprintf(label, sizeof label, "zero free %s", en->path);
+        rk_progress_start(&e->bar, STDERR_FILENO, e->o->progress, label, 0, 0, rk_now_ns());
         int r = rk_zero_free_space(ctx->root.fd, en->path, &fo, &ops, &st, err, sizeof err);
         rk_progress_end(&e->bar, rk_now_ns());
         rk_fill_describe(&st, en->path, line, sizeof line);

@@ -274,7 +274,8 @@ MF
 
 # fingerprint DIR: what a factory reset's result is made of, without times:
 # every path with its type, mode and owner, every file's SHA-256 (but the
-# store's index, whose entries carry commit times, and the reset's log),
+# store's index and the reset's status record, whose entries carry times,
+# and the reset's log),
 # the store's entries by name and SHA-256, the running configuration.
 fingerprint() {
         (cd "$1" && find . -xdev \( -path ./lost+found -o -path ./var/log/resetkit -o -path ./tmp \
@@ -283,7 +284,7 @@ fingerprint() {
                 [ "$p" = . ] && continue
                 echo "$p $(stat -c '%F %a %u %g' "$p")"
          done </tmp/fp.paths
-         grep -v -e '/index.json$' -e '\.log$' -e '\.lock$' /tmp/fp.paths | while read -r p; do
+         grep -v -e '/index.json$' -e '\.log$' -e '\.lock$' -e '/factory-reset.status$' /tmp/fp.paths | while read -r p; do
                 [ -f "$p" ] && [ ! -L "$p" ] && echo "$p"
          done | xargs -r sha256sum)
         "$RESETCTL" --root "$1" config list 2>&1 | awk 'NR > 1 { print $1, $4, $5 }'

@@ -55,7 +55,7 @@ resume() {      # resume ROOT: what the boot does after a cut
         else
                 how="already complete before the cut"
         fi
-        "$RESETCTL" --root "$1" status | grep -q 'none pending' || fail "$1: still pending after the resume"
+        "$RESETCTL" --root "$1" status | grep -q 'factory reset: complete' || fail "$1: not complete after the resume: $("$RESETCTL" --root "$1" status 2>&1)"
 }
 compare() {     # compare ROOT: equal to the uninterrupted reset
         fingerprint /mnt/ref >/tmp/fp.ref
