@@ -1208,15 +1208,138 @@ static int finish_complete(struct engine *e) {
         return power(e, then) < 0 ? RK_EXIT_FAILURE : RK_EXIT_OK;
 }
 
-bool rk_factory_reset_pending(struct rk_ctx *ctx) {
+int rk_factory_reset_pending_state(struct rk_ctx *ctx, struct rk_reset_pending *ret) {
         struct rk_journal j;
-        char err[256];
         rk_journal_init(&j);
-        int r = rk_journal_load(ctx->root.fd, ctx->cfg.journal, &j, err, sizeof err);
-        /* a corrupt journal is pending too: the resume says why it refuses */
-        bool pending = r == 0 ? !gave_up(&j) : r != -ENOENT;
+        *ret = (struct rk_reset_pending) { .then = RK_POWER_REBOOT };
+        int r = rk_journal_load(ctx->root.fd, ctx->cfg.journal, &j, ret->why, sizeof ret->why);
+        if (r == -ENOENT)
+                ret->state = RK_PENDING_NONE;
+        else if (r < 0)
+                ret->state = RK_PENDING_CORRUPT;
+        else {
+                ret->state = j.requested ? RK_PENDING_REQUESTED : gave_up(&j) ? RK_PENDING_GAVE_UP : RK_PENDING_INTERRUPTED;
+                (void) rk_power_parse(j.then, &ret->then);
+                snprintf(ret->trigger, sizeof ret->trigger, "%s", j.trigger ? j.trigger : "command line");
+        }
         rk_journal_free(&j);
-        return pending;
+        return 0;
+}
+
+bool rk_factory_reset_pending(struct rk_ctx *ctx) {
+        struct rk_reset_pending p;
+        (void) rk_factory_reset_pending_state(ctx, &p);
+        /* a corrupt journal is pending too: the resume says why it refuses */
+        return p.state == RK_PENDING_REQUESTED || p.state == RK_PENDING_INTERRUPTED || p.state == RK_PENDING_CORRUPT;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+/* Is an early-boot program there to carry a request out?  On the running
+ * system: reset-failsafe ran at this boot (it leaves RK_EARLY_BOOT_STAMP in
+ * /run), or the early unit is enabled.  In another tree (--root): its
+ * initramfs hook, dracut module or enabled early unit is installed. */
+static bool early_boot_installed(struct rk_ctx *ctx, const char **why) {
+        static const char *const in_tree[] = {
+                "etc/systemd/system/sysinit.target.wants/reset-failsafe.service",
+                "usr/share/initramfs-tools/hooks/resetkit",
+                "usr/lib/dracut/modules.d/90resetkit/module-setup.sh",
+        };
+        if (ctx->root.is_host) {
+                if (access(RK_EARLY_BOOT_STAMP, F_OK) == 0 ||
+                    access("/etc/systemd/system/sysinit.target.wants/reset-failsafe.service", F_OK) == 0)
+                        return true;
+                *why = "reset-failsafe did not run at this boot (no " RK_EARLY_BOOT_STAMP
+                       ") and its early unit is not enabled";
+                return false;
+        }
+        for (size_t i = 0; i < RK_ELEMENTSOF(in_tree); i++)
+                if (faccessat(ctx->root.fd, in_tree[i], F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+                        return true;
+        *why = "the tree has no reset-failsafe integration (initramfs-tools hook, dracut module or enabled early unit)";
+        return false;
+}
+
+/* Now or at the next boot?  Returns RK_RESET_NOW or RK_RESET_AT_BOOT, or
+ * -EPERM when --at-boot was asked for and nothing would carry it out. */
+static int resolve_when(struct engine *e) {
+        const char *why = NULL;
+        switch (e->o->when) {
+        case RK_RESET_NOW:
+                return RK_RESET_NOW;
+        case RK_RESET_AT_BOOT:
+                if (early_boot_installed(e->ctx, &why))
+                        return RK_RESET_AT_BOOT;
+                rk_err(e->log, "--at-boot: nothing would carry the request out: %s; nothing changed", why);
+                return -EPERM;
+        case RK_RESET_AUTO:
+                break;
+        }
+        /* --root: a mounted image or an initramfs's /sysroot, where no
+         * service holds the files: at once, as documented */
+        if (!e->ctx->root.is_host)
+                return RK_RESET_NOW;
+        if (early_boot_installed(e->ctx, &why))
+                return RK_RESET_AT_BOOT;
+        rk_warn(e->log, "running the factory reset now, as a live process: %s; files that running services "
+                "hold open cannot be wiped and are named in the log", why);
+        return RK_RESET_NOW;
+}
+
+static int cancel_request(struct engine *e) {
+        struct rk_ctx *ctx = e->ctx;
+        char err[1024] = "";
+        int r = rk_journal_load(ctx->root.fd, ctx->cfg.journal, &e->j, err, sizeof err);
+        if (r == -ENOENT) {
+                rk_info(e->log, "no factory reset is requested on %s: nothing to cancel", ctx->root.path);
+                return RK_EXIT_OK;
+        }
+        if (r < 0) {
+                rk_err(e->log, "%s; not cancelling what cannot be read (nothing changed)", err);
+                return RK_EXIT_FAILURE;
+        }
+        if (!e->j.requested) {
+                rk_err(e->log, "the factory reset on %s has already started (attempt %u): it can no longer be "
+                       "cancelled; the next boot finishes it (nothing changed)", ctx->root.path, e->j.attempts);
+                return RK_EXIT_REFUSED;
+        }
+        if (e->o->dry_run) {
+                rk_info(e->log, "the factory reset requested on %s would be withdrawn", ctx->root.path);
+                return RK_EXIT_OK;
+        }
+        r = rk_journal_remove(ctx->root.fd, ctx->cfg.journal);
+        if (r < 0) {
+                rk_err(e->log, "cannot withdraw the request %s: %s", ctx->cfg.journal, strerror(-r));
+                return RK_EXIT_FAILURE;
+        }
+        rk_notice(e->log, "the factory reset requested on %s is withdrawn; nothing was changed", ctx->root.path);
+        return RK_EXIT_OK;
+}
+
+/* Record the request: the frozen plan, durable, and nothing else. */
+static int record_request(struct engine *e) {
+        struct rk_ctx *ctx = e->ctx;
+        e->j.requested = true;
+        e->j.attempts = 0;
+        free(e->j.trigger);
+        free(e->j.then);
+        /* after the reset at boot: back into the factory state, or off
+         * when the request powers the device off now */
+        e->j.then = strdup(e->o->then == RK_POWER_POWEROFF ? "poweroff" : "reboot");
+        e->j.trigger = strdup(e->o->trigger ? e->o->trigger : "command line");
+        if (!e->j.then || !e->j.trigger)
+                return RK_EXIT_FAILURE;
+        int r = rk_journal_save(ctx->root.fd, ctx->cfg.journal, &e->j);
+        if (r < 0) {
+                rk_err(e->log, "cannot record the request %s: %s (nothing changed)", ctx->cfg.journal, strerror(-r));
+                return RK_EXIT_FAILURE;
+        }
+        RK_FAULT("engine:requested");
+        rk_notice(e->log, "factory reset requested on %s (by %s): it runs at the next boot, before any service "
+                  "starts; `resetctl factory-reset --cancel` withdraws it", ctx->root.path, e->j.trigger);
+        print_report(e, false, "requested");
+        enum rk_power now = e->o->then_set ? e->o->then : RK_POWER_REBOOT;
+        return power(e, now) < 0 ? RK_EXIT_FAILURE : RK_EXIT_OK;
 }
 
 /* ---- the whole reset ---------------------------------------------------- */
@@ -1231,6 +1354,11 @@ static int do_reset(struct engine *e) {
         r = build_protect(e);
         if (r < 0)
                 return RK_EXIT_FAILURE;
+        if (o->cancel)
+                return cancel_request(e);
+        int when = o->resume ? RK_RESET_NOW : resolve_when(e);
+        if (when < 0)
+                return RK_EXIT_REFUSED;
 
         /* --resume is the next boot: it holds the lock, and what a power cut
          * left beside the journal goes even when there is nothing to resume */
@@ -1245,6 +1373,12 @@ static int do_reset(struct engine *e) {
                 rk_notice(e->log, "an earlier factory reset gave up after %u attempts (%s); %s a fresh plan",
                           e->j.attempts, list ? list : "?", o->dry_run ? "the plan below is" : "starting");
                 rk_journal_free(&e->j);
+        } else if (r == 0 && e->j.requested && !o->resume && when == RK_RESET_AT_BOOT) {
+                rk_notice(e->log, "a factory reset is already requested on %s (by %s); it runs at the next boot "
+                          "(nothing changed)", ctx->root.path, e->j.trigger ? e->j.trigger : "command line");
+                if (o->dry_run)
+                        print_report(e, true, NULL);
+                return RK_EXIT_OK;
         } else if (r == 0)
                 resuming = true;
         else if (r != -ENOENT) {
@@ -1281,6 +1415,12 @@ static int do_reset(struct engine *e) {
         }
         if (!resuming && !confirm(e))
                 return RK_EXIT_REFUSED;
+        if (!resuming && when == RK_RESET_AT_BOOT)
+                return record_request(e);
+        if (e->j.requested)
+                rk_notice(e->log, "carrying out the factory reset requested on %s (by %s)", ctx->root.path,
+                          e->j.trigger ? e->j.trigger : "command line");
+        e->j.requested = false;
 
         /* Under the lock from here on: only now may what a power cut left
          * beside the journal be cleaned up. */
@@ -1374,7 +1514,26 @@ static json_object *entry_json(const struct rk_journal *j, size_t i) {
         return o;
 }
 
+static void status_request(const struct rk_journal *j, json_object *o, FILE *out) {
+        char when[32];
+        time_string(j->started, when);
+        const char *by = j->trigger ? j->trigger : "command line";
+        json_object_object_add(o, "factory_reset", json_object_new_string("requested"));
+        json_object_object_add(o, "requested", json_object_new_string(when));
+        json_object_object_add(o, "trigger", json_object_new_string(by));
+        json_object_object_add(o, "then", json_object_new_string(j->then ? j->then : "reboot"));
+        json_object_object_add(o, "entries", json_object_new_int64((int64_t) j->plan.n));
+        if (out)
+                fprintf(out, "factory reset: requested (%s, by %s, %zu entries): it runs at the next boot, then %s; "
+                        "`resetctl factory-reset --cancel` withdraws it\n", when, by, j->plan.n,
+                        j->then && strcmp(j->then, "poweroff") == 0 ? "powers off" : "reboots");
+}
+
 static void status_journal(struct rk_ctx *ctx, struct rk_journal *j, json_object *o, FILE *out) {
+        if (j->requested && !reset_running(ctx)) {
+                status_request(j, o, out);
+                return;
+        }
         bool running = reset_running(ctx);
         /* a third attempt cut off is as final as a third that failed */
         bool failed = j->failed_state || (!running && gave_up(j));

@@ -20,7 +20,18 @@
 #include "ctx.h"
 #include "power.h"
 
+/* When the reset runs (SPEC §3 "When it runs"). */
+enum rk_reset_when {
+        RK_RESET_AUTO,          /* at boot on a running system whose early-boot program is
+                                 * installed, else now (with a warning saying why) */
+        RK_RESET_NOW,           /* at once, as a live process */
+        RK_RESET_AT_BOOT,       /* record a durable request; the early-boot program carries it out */
+};
+
 struct rk_reset_opts {
+        enum rk_reset_when when;
+        bool cancel;            /* withdraw a request that has not started */
+        const char *trigger;    /* who asked: "command line" (NULL), "button", "fail-safe", "fleet" */
         bool dry_run;           /* print the plan, change nothing */
         bool yes;               /* no confirmation question */
         bool resume;            /* finish an interrupted reset (no-op without one) */
@@ -32,6 +43,7 @@ struct rk_reset_opts {
          * operator's (resetd's tree, resetctl --config FILE). */
         bool trusted_config;
         enum rk_power then;
+        bool then_set;          /* `then` was given; else a request reboots (to run it) */
 };
 
 /* The sanitization certificate, inside the root: one of the engine's own
@@ -44,9 +56,32 @@ struct rk_reset_opts {
  * confirmed (nothing changed). */
 int rk_factory_reset(struct rk_ctx *ctx, const struct rk_reset_opts *o);
 
-/* true when the root holds the journal of a reset that --resume would carry
- * on (interrupted, or failed with retries left) */
+/* true when the root holds a reset that --resume would carry out: a
+ * request, an interrupted reset, or a failed one with retries left */
 bool rk_factory_reset_pending(struct rk_ctx *ctx);
+
+/* What the early-boot program finds, without taking the lock or changing
+ * anything.  CORRUPT: the journal cannot be read (why says so); it is never
+ * acted on, and never made a boot loop. */
+enum rk_pending_state {
+        RK_PENDING_NONE,
+        RK_PENDING_REQUESTED,   /* requested, not started */
+        RK_PENDING_INTERRUPTED, /* started (cut off, or failed with retries left) */
+        RK_PENDING_GAVE_UP,     /* failed RK_JOURNAL_MAX_ATTEMPTS times: nothing more to do */
+        RK_PENDING_CORRUPT,
+};
+struct rk_reset_pending {
+        enum rk_pending_state state;
+        enum rk_power then;     /* what the request asked for once the reset is done */
+        char trigger[32];
+        char why[256];
+};
+int rk_factory_reset_pending_state(struct rk_ctx *ctx, struct rk_reset_pending *ret);
+
+/* Written by reset-failsafe at every boot of the system it runs on (never
+ * under --root of another tree): proof that the early-boot program of this
+ * boot exists, which is what `--at-boot` by default relies on. */
+#define RK_EARLY_BOOT_STAMP "/run/resetkit/early-boot"
 
 /* `resetctl status`: none | in-progress (which entry) | complete (when) |
  * failed (which entries, retries left), as text or (ctx->json) JSON with

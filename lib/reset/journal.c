@@ -21,6 +21,7 @@ void rk_journal_free(struct rk_journal *j) {
         free(j->reserve_fs);
         /* zeroing identity */
         free(j->offset_target);
+        free(j->trigger);
         free(j->failed);
         rk_journal_init(j);
 }
@@ -91,7 +92,10 @@ int rk_journal_format(const struct rk_journal *j, char **ret) {
                 return -ENOMEM;
         }
         json_object_object_add(o, "version", json_object_new_int(RK_JOURNAL_VERSION));
-        json_object_object_add(o, "state", json_object_new_string(j->failed_state ? "failed" : "in-progress"));
+        json_object_object_add(o, "state", json_object_new_string(j->requested ? "requested" :
+                                                                  j->failed_state ? "failed" : "in-progress"));
+        if (j->trigger)
+                json_object_object_add(o, "trigger", json_object_new_string(j->trigger));
         json_object_object_add(o, "started", json_object_new_int64((int64_t) j->started));
         json_object_object_add(o, "then", json_object_new_string(j->then ? j->then : "none"));
         json_object_object_add(o, "zeroize", json_object_new_boolean(j->zeroize));
@@ -213,7 +217,8 @@ int rk_journal_parse(struct rk_journal *j, const char *text, char *err, size_t e
                 snprintf(err, errlen, "unknown journal version");
                 return -EBADMSG;
         }
-        if (get_string(o, "state", &state) < 0 || (strcmp(state, "in-progress") != 0 && strcmp(state, "failed") != 0) ||
+        if (get_string(o, "state", &state) < 0 ||
+            (strcmp(state, "in-progress") != 0 && strcmp(state, "failed") != 0 && strcmp(state, "requested") != 0) ||
             get_string(o, "then", &then) < 0 || get_int(o, "next", &next) < 0 ||
             get_int(o, "offset", &offset) < 0 || get_int(o, "started", &started) < 0 ||
             !json_object_object_get_ex(o, "zeroize", &zero) ||
@@ -248,8 +253,16 @@ int rk_journal_parse(struct rk_journal *j, const char *text, char *err, size_t e
         j->started = (uint64_t) started;
         j->zeroize = json_object_get_boolean(zero);
         j->failed_state = strcmp(state, "failed") == 0;
+        j->requested = strcmp(state, "requested") == 0;
         if (!(j->then = strdup(then)))
                 return -ENOMEM;
+        const char *trigger;
+        if (get_string(o, "trigger", &trigger) == 0 && !(j->trigger = strdup(trigger)))
+                return -ENOMEM;
+        if (j->requested && (j->next != 0 || j->offset != 0)) {
+                snprintf(err, errlen, "a request that has already made progress");
+                return -EBADMSG;
+        }
         int r = parse_attempts(j, o, n, err, errlen);
         if (r < 0)
                 return r;

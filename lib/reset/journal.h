@@ -43,6 +43,12 @@ struct rk_journal {
         size_t *failed;                 /* indices of the entries that failed, ascending */
         size_t n_failed;
         size_t current;                 /* the entry `offset` belongs to (the one running) */
+
+        /* the request (SPEC §3 "When it runs"): a plan recorded to be carried
+         * out at the next boot by the early-boot program; nothing has
+         * changed while it is only requested */
+        bool requested;                 /* "state": "requested" */
+        char *trigger;                  /* who asked: "command line", "button", "fleet", ... */
 };
 
 #define RK_JOURNAL_MAX_ATTEMPTS 3

@@ -7,7 +7,8 @@
 
 static int verb_factory_reset(struct rk_cli *cli, int argc, char **argv) {
         struct rk_ctx *ctx = &cli->ctx;
-        enum { OPT_DRY = 0x100, OPT_YES, OPT_JSON, OPT_NOZERO, OPT_RESUME, OPT_THEN };
+        enum { OPT_DRY = 0x100, OPT_YES, OPT_JSON, OPT_NOZERO, OPT_RESUME, OPT_THEN, OPT_AT_BOOT, OPT_NOW,
+               OPT_CANCEL };
         static const struct option opts[] = {
                 { "dry-run", no_argument, NULL, OPT_DRY },
                 { "yes", no_argument, NULL, OPT_YES },
@@ -15,6 +16,9 @@ static int verb_factory_reset(struct rk_cli *cli, int argc, char **argv) {
                 { "no-zeroize", no_argument, NULL, OPT_NOZERO },
                 { "resume", no_argument, NULL, OPT_RESUME },
                 { "then", required_argument, NULL, OPT_THEN },
+                { "at-boot", no_argument, NULL, OPT_AT_BOOT },
+                { "now", no_argument, NULL, OPT_NOW },
+                { "cancel", no_argument, NULL, OPT_CANCEL },
                 {}
         };
         struct rk_reset_opts o = { .zeroize = true, .progress = isatty(STDERR_FILENO), .trusted_config = cli->commands };
@@ -37,11 +41,21 @@ static int verb_factory_reset(struct rk_cli *cli, int argc, char **argv) {
                 case OPT_JSON: ctx->json = true; break;
                 case OPT_NOZERO: o.zeroize = false; break;
                 case OPT_RESUME: o.resume = true; break;
+                case OPT_CANCEL: o.cancel = true; break;
+                case OPT_AT_BOOT:
+                case OPT_NOW:
+                        if (o.when != RK_RESET_AUTO) {
+                                rk_err(&ctx->log, "--at-boot and --now exclude each other");
+                                return RK_EXIT_USAGE;
+                        }
+                        o.when = c == OPT_NOW ? RK_RESET_NOW : RK_RESET_AT_BOOT;
+                        break;
                 case OPT_THEN:
                         if (rk_power_parse(optarg, &o.then) < 0) {
                                 rk_err(&ctx->log, "--then: expected reboot, poweroff or none, got '%s'", optarg);
                                 return RK_EXIT_USAGE;
                         }
+                        o.then_set = true;
                         break;
                 default:
                         return RK_EXIT_USAGE;
@@ -49,6 +63,10 @@ static int verb_factory_reset(struct rk_cli *cli, int argc, char **argv) {
         }
         if (optind < argc + 1) {
                 rk_err(&ctx->log, "factory-reset: unexpected argument '%s'", args[optind]);
+                return RK_EXIT_USAGE;
+        }
+        if ((o.cancel || o.resume) && (o.when != RK_RESET_AUTO || (o.cancel && o.resume))) {
+                rk_err(&ctx->log, "--cancel and --resume take no --at-boot, --now or each other");
                 return RK_EXIT_USAGE;
         }
         return rk_factory_reset(ctx, &o);
@@ -67,8 +85,9 @@ static int verb_status(struct rk_cli *cli, int argc, char **argv) {
 
 const struct rk_verb rk_reset_verbs[] = {
         { "factory-reset", NULL, 0, -1, verb_factory_reset,
-          "factory-reset [--dry-run] [--yes] [--json] [--no-zeroize] [--resume] [--then reboot|poweroff|none]" },
+          "factory-reset [--at-boot|--now] [--dry-run] [--yes] [--json] [--no-zeroize] [--then reboot|poweroff|none]\n"
+          "  factory-reset --cancel | --resume" },
         { "status", NULL, 0, 1, verb_status,
-          "status [--json]                             none, in-progress, complete or failed (entries, retries left)" },
+          "status [--json]                             none, requested, in-progress, complete or failed (entries, retries left)" },
         {}
 };
