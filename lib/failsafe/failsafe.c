@@ -196,6 +196,21 @@ void rk_failsafe_start(struct rk_failsafe *fs, bool held, uint64_t now_ms, struc
         settle(fs, now_ms, out);
 }
 
+void rk_failsafe_start_pending(struct rk_failsafe *fs, bool poweroff, uint64_t now_ms,
+                               struct rk_failsafe_step *out) {
+        begin(out);
+        if (fs->state != RK_FS_INIT)
+                return;
+        fs->start_ms = now_ms;
+        fs->pending = true;
+        fs->pending_poweroff = poweroff;
+        fs->state = RK_FS_RESET;
+        fs->phase_end_ms = now_ms + RK_FAILSAFE_RESET_PERIOD_MS;
+        show(out, RK_LED_PAT_FADE_OUT, RK_RGB_WHITE, RK_FAILSAFE_RESET_PERIOD_MS);
+        say(out, "a factory reset is pending: carrying it out before anything else boots");
+        out->decision = RK_FS_RUN_RESET;
+}
+
 void rk_failsafe_button(struct rk_failsafe *fs, bool down, uint64_t ts_ms, uint64_t now_ms,
                         struct rk_failsafe_step *out) {
         begin(out);
@@ -232,9 +247,10 @@ void rk_failsafe_reset_done(struct rk_failsafe *fs, bool ok, int exit_code, uint
         if (fs->state != RK_FS_RESET)
                 return;
         if (ok) {
+                bool off = !fs->pending || fs->pending_poweroff;
                 show(out, RK_LED_PAT_OFF, RK_RGB_BLACK, 0);
-                say(out, "factory reset done: LED off, powering off");
-                finish(fs, RK_FS_POWEROFF, out);
+                say(out, "factory reset done: LED off, %s", off ? "powering off" : "rebooting into the factory state");
+                finish(fs, off ? RK_FS_POWEROFF : RK_FS_REBOOT, out);
                 return;
         }
         fs->state = RK_FS_FAILED;
@@ -273,6 +289,7 @@ const char *rk_failsafe_decision_name(enum rk_failsafe_decision d) {
                 [RK_FS_RUN_RESET] = "reset",
                 [RK_FS_POWEROFF] = "poweroff",
                 [RK_FS_FAILED_REBOOT] = "failed-reboot",
+                [RK_FS_REBOOT] = "reboot",
         };
         return (size_t) d < RK_ELEMENTSOF(names) ? names[d] : "?";
 }

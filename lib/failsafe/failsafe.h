@@ -62,6 +62,7 @@ enum rk_failsafe_decision {
         RK_FS_RUN_RESET,        /* released in time: start the factory reset now */
         RK_FS_POWEROFF,         /* the reset is done */
         RK_FS_FAILED_REBOOT,    /* the reset failed; its journal makes the next boot resume */
+        RK_FS_REBOOT,           /* a requested or interrupted reset is done: boot the factory state */
 };
 
 struct rk_failsafe_params {
@@ -83,6 +84,8 @@ struct rk_failsafe {
         bool up_pending;                /* an up edge waiting out debounce-ms */
         uint64_t up_ts_ms;
         unsigned chatter;               /* up edges undone within debounce-ms */
+        bool pending;                   /* carrying out a request or an interrupted reset */
+        bool pending_poweroff;          /*   which asked to power off when done */
 };
 
 /* What one input produced.  led_set: show led now.  msg: one log line for
@@ -106,6 +109,12 @@ void rk_failsafe_button(struct rk_failsafe *fs, bool down, uint64_t ts_ms, uint6
 /* The timer armed for rk_failsafe_deadline() expired (or any wake-up). */
 void rk_failsafe_timer(struct rk_failsafe *fs, uint64_t now_ms, struct rk_failsafe_step *out);
 /* The reset child ended; ok = it exited 0. */
+/* A factory reset is requested or was interrupted (SPEC §3 "When it
+ * runs"): it is carried out first, whatever the button does, with the white
+ * fade of the reset; done, the system reboots into the factory state (or
+ * powers off when the request said so). */
+void rk_failsafe_start_pending(struct rk_failsafe *fs, bool poweroff, uint64_t now_ms,
+                               struct rk_failsafe_step *out);
 void rk_failsafe_reset_done(struct rk_failsafe *fs, bool ok, int exit_code, uint64_t now_ms,
                             struct rk_failsafe_step *out);
 

@@ -444,10 +444,11 @@ static int setup_loop(struct run *r) {
         if (r->signal_fd < 0)
                 return rk_log_errno(log, errno, "signalfd: %m");
         struct { int fd; uint32_t src; } add[] = {
-                { r->button->fd, SRC_BUTTON }, { r->timer_fd, SRC_TIMER }, { r->signal_fd, SRC_SIGNAL },
+                { r->button ? r->button->fd : -1, SRC_BUTTON }, { r->timer_fd, SRC_TIMER },
+                { r->signal_fd, SRC_SIGNAL },
         };
         for (size_t i = 0; i < RK_ELEMENTSOF(add); i++)
-                if (epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, add[i].fd,
+                if (add[i].fd >= 0 && epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, add[i].fd,
                               &(struct epoll_event) { .events = EPOLLIN, .data.u32 = add[i].src }) < 0)
                         return rk_log_errno(log, errno, "epoll_ctl: %m");
         return 0;
@@ -466,6 +467,11 @@ static int carry_out(struct run *r) {
                  * hand it back (its owner's state would light it again). */
                 r->led->showing = false;
                 return power(r, RK_POWER_POWEROFF) < 0 ? RK_EXIT_FAILURE : ret;
+        case RK_FS_REBOOT:
+                if (r->remounted && rk_root_restore_readonly(r->ctx) < 0)
+                        ret = RK_EXIT_FAILURE;
+                r->led->showing = false;
+                return power(r, RK_POWER_REBOOT) < 0 ? RK_EXIT_FAILURE : ret;
         case RK_FS_FAILED_REBOOT:
                 if (r->remounted)
                         (void) rk_root_restore_readonly(r->ctx);
@@ -482,6 +488,50 @@ static void kmsg_on(struct rk_ctx *ctx, const struct rk_failsafe_run_opts *o) {
                 rk_log_enable_kmsg(&ctx->log);
 }
 
+/* Leave proof in /run that the early-boot program runs on this system, for
+ * `resetctl factory-reset` to rely on a request being carried out.  Only
+ * on the booted system itself (the initramfs, whose /run moves into the
+ * root, or the early unit): never under --root of another tree. */
+static void stamp_early_boot(struct rk_ctx *ctx, const struct rk_failsafe_run_opts *o) {
+        if (!o->initrd && !ctx->root.is_host)
+                return;
+        (void) mkdir("/run/resetkit", 0755);
+        _cleanup_close_ int fd = open(RK_EARLY_BOOT_STAMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd >= 0)
+                (void) dprintf(fd, "%s\n", o->initrd ? "initramfs" : "early unit");
+}
+
+/* A requested or interrupted factory reset goes first, whatever the button
+ * does (a held button is ignored: the device ends in the factory state
+ * either way).  Carried out with the reset's white fade; done, the device
+ * reboots into the factory state (or powers off when the request said so);
+ * failed, red blinks and a reboot, and the next boot retries the failed
+ * entries, at most RK_JOURNAL_MAX_ATTEMPTS attempts in all. */
+static int run_pending(struct run *r, const struct rk_reset_pending *pend) {
+        struct rk_ctx *ctx = r->ctx;
+        struct rk_failsafe_params p;
+        struct rk_failsafe_step s;
+        char why[512];
+        uint64_t start_ns = rk_now_ns();
+
+        rk_notice(&ctx->log, "a factory reset is %s on %s (by %s): carrying it out now",
+                  pend->state == RK_PENDING_REQUESTED ? "requested" : "interrupted", ctx->root.path, pend->trigger);
+        if (open_button(ctx, &r->button, why, sizeof why) < 0)
+                rk_warn(&ctx->log, "%s: the button is not watched during the reset", why);
+        rk_failsafe_params_from_config(&p, &ctx->cfg);
+        rk_failsafe_init(&r->fs, &p);
+        rk_failsafe_start_pending(&r->fs, pend->then == RK_POWER_POWEROFF, start_ns / NS_PER_MS, &s);
+        if (rk_led_open(&ctx->cfg.led, &ctx->log, start_ns, &r->led) < 0 || setup_loop(r) < 0) {
+                rk_err(&ctx->log, "cannot set up the early-boot reset: booting on; the request stays");
+                return RK_EXIT_FAILURE;
+        }
+        apply(r, &s);
+        int k = loop(r);
+        if (k < 0 && r->child > 0)
+                child_exited(r);
+        return k < 0 ? RK_EXIT_FAILURE : carry_out(r);
+}
+
 int rk_failsafe_run(struct rk_ctx *ctx, const struct rk_failsafe_run_opts *o) {
         struct run r = {
                 .ctx = ctx, .opts = o,
@@ -493,6 +543,23 @@ int rk_failsafe_run(struct rk_ctx *ctx, const struct rk_failsafe_run_opts *o) {
         int k;
 
         sigprocmask(SIG_SETMASK, NULL, &r.old_mask);
+        stamp_early_boot(ctx, o);
+        struct rk_reset_pending pend;
+        (void) rk_factory_reset_pending_state(ctx, &pend);
+        if (pend.state == RK_PENDING_REQUESTED || pend.state == RK_PENDING_INTERRUPTED) {
+                kmsg_on(ctx, o);
+                int ret = run_pending(&r, &pend);
+                run_done(&r);
+                return ret;
+        }
+        if (pend.state == RK_PENDING_CORRUPT) {
+                /* never acted on, never a loop: said, and the boot goes on */
+                kmsg_on(ctx, o);
+                rk_err(&ctx->log, "the factory-reset journal %s cannot be read (%s): not acted on; booting on "
+                       "(`resetctl status` says so)", ctx->cfg.journal, pend.why);
+        } else if (pend.state == RK_PENDING_GAVE_UP)
+                rk_warn(&ctx->log, "the last factory reset gave up after its last attempt: not retried; "
+                        "`resetctl status` lists what failed");
         if (!ctx->cfg.failsafe_enabled) {
                 rk_info(&ctx->log, "disabled ([failsafe] enabled = false): nothing to do");
                 return RK_EXIT_OK;

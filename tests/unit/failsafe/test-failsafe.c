@@ -371,6 +371,40 @@ static void test_reset_done(void **state) {
         assert_int_equal(s.decision, RK_FS_KEEP_GOING);
 }
 
+/* A pending request goes first: white fade at once, the button means
+ * nothing, done it reboots (or powers off when the request said so). */
+static void test_pending_reset(void **state) {
+        for (int off = 0; off <= 1; off++) {
+                struct rk_failsafe fs;
+                struct rk_failsafe_step s;
+                setup_fs(&fs, 0, RK_EARLY_REBOOT);
+                rk_failsafe_start_pending(&fs, off, T0, &s);
+                assert_int_equal(s.decision, RK_FS_RUN_RESET);
+                assert_int_equal(fs.state, RK_FS_RESET);
+                assert_true(s.led_set);
+                assert_int_equal(s.led.pattern, RK_LED_PAT_FADE_OUT);
+                assert_int_equal(s.led.color.r, 255);
+                assert_int_equal(s.led.color.g, 255);
+                assert_int_equal(s.led.period_ms, RK_FAILSAFE_RESET_PERIOD_MS);
+                rk_failsafe_button(&fs, true, T0 + 10, T0 + 10, &s);
+                assert_int_equal(s.decision, RK_FS_KEEP_GOING);
+                assert_false(s.led_set);
+                rk_failsafe_reset_done(&fs, true, 0, T0 + 5000, &s);
+                assert_int_equal(s.decision, off ? RK_FS_POWEROFF : RK_FS_REBOOT);
+                assert_int_equal(s.led.pattern, RK_LED_PAT_OFF);
+        }
+        /* failed: red blinks, then the reboot that retries it */
+        struct rk_failsafe fs;
+        struct rk_failsafe_step s;
+        setup_fs(&fs, 0, RK_EARLY_REBOOT);
+        rk_failsafe_start_pending(&fs, false, T0, &s);
+        rk_failsafe_reset_done(&fs, false, 1, T0 + 5000, &s);
+        assert_int_equal(fs.state, RK_FS_FAILED);
+        /* only from the start */
+        rk_failsafe_start_pending(&fs, false, T0 + 6000, &s);
+        assert_int_equal(s.decision, RK_FS_KEEP_GOING);
+}
+
 /* White → black every 2 s for as long as the reset runs. */
 static void test_reset_fade_repeats(void **state) {
         struct rk_failsafe fs;
@@ -502,6 +536,7 @@ int main(void) {
                 cmocka_unit_test(test_backwards_wired),
                 cmocka_unit_test(test_duplicate_edges),
                 cmocka_unit_test(test_reset_done),
+                cmocka_unit_test(test_pending_reset),
                 cmocka_unit_test(test_reset_fade_repeats),
                 cmocka_unit_test(test_reset_failed),
                 cmocka_unit_test(test_reset_done_out_of_place),

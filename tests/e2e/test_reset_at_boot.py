@@ -1,0 +1,123 @@
+"""A factory reset requested on a running system is carried out at the next
+boot by the early-boot program, before anything holds the root's files
+(SPEC §3 "When it runs", §4).  On a loop-mounted ext4 root: a log file a
+running process holds open (as journald holds its journal) survives a live
+reset's zeroing on the raw disk; requested, then carried out by
+reset-failsafe once the holder is gone ("rebooted"), no byte of it is left."""
+import json
+import os
+import subprocess
+
+from rkfailsafe import WHITE, Appliance
+from rkreset import run, write
+from rkzero import disks, needs_loop  # noqa: F401
+
+pytestmark = needs_loop
+
+MANIFEST = "empty /var/log\nzero-free-space /\n"
+
+
+def appliance(disks, tmp_path):
+    img = disks.image("root.img", 32)
+    dev = disks.loop(img)
+    root = disks.mount(dev, tmp_path / "root")
+    a = Appliance(tmp_path, root=root)
+    a.configure()
+    write(root, "usr/lib/resetkit/factory-reset.d/test.conf", MANIFEST)
+    # the tree's early-boot integration: what makes --at-boot possible here
+    write(root, "usr/share/initramfs-tools/hooks/resetkit", "#!/bin/sh\n", 0o755)
+    marker = f"RKMARK-held-{os.urandom(6).hex()}\n"
+    write(root, "var/log/journal.log", marker * (1 << 15))
+    os.sync()
+    return img, dev, root, a, marker.strip()
+
+
+def hold(path):
+    p = subprocess.Popen(["sh", "-c", f'exec 3<"{path}"; echo ready; exec sleep 600'],
+                         stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    return p
+
+
+def on_disk(img, marker):
+    return marker.encode() in img.read_bytes()
+
+
+def status(root):
+    return json.loads(run(["--json", "status"], root=root, check=0).stdout)
+
+
+def test_requested_reset_reaches_what_a_live_one_cannot(disks, tmp_path):
+    img, dev, root, a, marker = appliance(disks, tmp_path)
+    holder = hold(root / "var/log/journal.log")
+    try:
+        run(["factory-reset", "--at-boot", "--yes", "--then", "none"], root=root, check=0)
+        assert status(root)["factory_reset"] == "requested"
+        assert (root / "var/log/journal.log").exists(), "a request changes nothing"
+    finally:
+        holder.kill()           # the reboot: every process ends
+        holder.wait()
+    try:
+        # the next boot: reset-failsafe finds the request, nobody holds the button
+        a.start()
+        assert a.wait(timeout=120) == 0, a.stderr
+        assert "a factory reset is requested" in a.stderr, a.stderr
+        assert a.reboot_marker.exists() and not a.poweroff_marker.exists()
+        pats = a.patterns()
+        assert pats[0] == ("fade-out", WHITE, 2000) and pats[-1][0] == "off", pats
+        assert status(root)["factory_reset"] == "complete"
+        assert not (root / "var/log/journal.log").exists()
+    finally:
+        a.close()
+    disks.umount(root)
+    disks.detach(dev)
+    assert not on_disk(img, marker), "the held file's blocks were freed and zeroed"
+
+
+def test_live_reset_names_what_it_leaves(disks, tmp_path):
+    """The same held file with --now: the run says it was not reached (and
+    it is indeed still on the disk: the honest claim is the point)."""
+    img, dev, root, a, marker = appliance(disks, tmp_path)
+    a.close()
+    holder = hold(root / "var/log/journal.log")
+    try:
+        p = run(["factory-reset", "--now", "--yes", "--then", "none"], root=root, check=0)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert f"not reached: {root}/var/log/journal.log" in p.stderr, p.stderr
+    disks.umount(root)
+    disks.detach(dev)
+    assert on_disk(img, marker)
+
+
+def test_corrupt_request_boots_on(disks, tmp_path):
+    img, dev, root, a, marker = appliance(disks, tmp_path)
+    try:
+        run(["factory-reset", "--at-boot", "--yes", "--then", "none"], root=root, check=0)
+        j = root / "var/lib/resetkit/factory-reset.journal"
+        j.write_text(j.read_text()[:100])
+        for _ in range(2):      # every boot: said, not acted on, no loop
+            a.start()
+            assert a.wait(timeout=30) == 0, a.stderr
+            assert "cannot be read" in a.stderr and "not acted on" in a.stderr, a.stderr
+            assert not a.reboot_marker.exists() and not a.poweroff_marker.exists()
+        assert (root / "var/log/journal.log").exists()
+    finally:
+        a.close()
+
+
+def test_pending_request_wins_over_a_held_button(disks, tmp_path):
+    img, dev, root, a, marker = appliance(disks, tmp_path)
+    try:
+        run(["factory-reset", "--at-boot", "--yes", "--then", "none"], root=root, check=0)
+        a.press()               # held at power-on
+        a.start()
+        assert a.wait(timeout=120) == 0, a.stderr
+        assert "a factory reset is requested" in a.stderr
+        # the request ran (the reboot into the factory state), not the
+        # button's sequence (which would end powered off)
+        assert a.reboot_marker.exists() and not a.poweroff_marker.exists()
+        assert status(root)["factory_reset"] == "complete"
+    finally:
+        a.close()
