@@ -248,6 +248,9 @@ static void action_start(struct daemon *d, enum rk_action a) {
         d->child = pid;
         d->result_fd = p[0];
         d->running = a;
+        /* the press is taken: red, solid, until the reboot (or the outcome) */
+        if (a == RK_ACTION_FACTORY_RESET)
+                rk_led_show(d->led, RK_LED_PAT_SOLID, RK_RGB_RED, 0, 0, rk_now_ns());
         rk_classifier_set_busy(&d->cls);
 }
 

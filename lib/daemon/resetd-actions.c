@@ -65,8 +65,14 @@ static int action_factory_reset(const struct rk_action_args *a, char *why, size_
          * confirmation); no progress bar (no terminal) */
         /* resetd's tree is the system whose button it watches: its
          * reboot-command is this machine's own */
-        const struct rk_reset_opts o = { .yes = true, .zeroize = true, .trusted_config = true,
-                                         .then = RK_POWER_REBOOT };
+        /* On the running system the reset is requested and the device
+         * reboots into the early-boot program, which carries it out before
+         * any service holds a file (SPEC §1, §3 "When it runs"); under
+         * --root (tests, the simulator), or with no early-boot program, it
+         * runs at once (the engine says why). */
+        const struct rk_reset_opts o = { .when = RK_RESET_AUTO, .trigger = "button",
+                                         .yes = true, .zeroize = true, .trusted_config = true,
+                                         .then = RK_POWER_REBOOT, .then_set = true };
         int code = rk_factory_reset(a->ctx, &o);
         if (code == RK_EXIT_OK)
                 return 0;

@@ -147,9 +147,31 @@ def test_factory_window_resets_then_reboots(tmp_path):
         d.press(HOLD["factory-reset"])
         d.wait_log(r"action factory-reset (done|failed)", timeout=60)
         assert "action factory-reset done" in d.log()
-        assert [(p, c) for _, p, c, _ in d.led_lines()][:3] == [("solid", GREEN), ("blink", AMBER), ("blink", RED)]
+        # the press taken: red, solid, until the reboot
+        assert [(p, c) for _, p, c, _ in d.led_lines()][:4] == \
+            [("solid", GREEN), ("blink", AMBER), ("blink", RED), ("solid", RED)]
     assert not secret.exists()
     assert markers(d) == ["reboot"]
+
+
+def test_factory_window_on_a_system_with_an_early_boot_program_requests(tmp_path):
+    """Under --root (tests, the simulator) the factory window resets at
+    once even when the tree carries an early-boot integration: only on the
+    running system does the default choose a request and a reboot."""
+    d = Resetd(tmp_path, timing=ACTION_TIMING)
+    (d.root / "usr/share/initramfs-tools/hooks").mkdir(parents=True)
+    (d.root / "usr/share/initramfs-tools/hooks/resetkit").write_text("#!/bin/sh\n")
+    manifest = d.root / "etc/resetkit/factory-reset.d/test.conf"
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest.write_text("remove /etc/secret\n")
+    (d.root / "etc/secret").write_text("secret\n")
+    with d:
+        d.press(HOLD["factory-reset"])
+        d.wait_log(r"action factory-reset (done|failed)", timeout=60)
+        assert "action factory-reset done" in d.log()
+    assert not (d.root / "etc/secret").exists()
+    st = subprocess.run([str(RESETCTL), "--root", str(d.root), "--json", "status"], capture_output=True, text=True)
+    assert '"complete"' in st.stdout, st.stdout
 
 
 def rescue_tree(tmp_path):
