@@ -81,7 +81,7 @@ int rk_factory_reset_pending_state(struct rk_ctx *ctx, struct rk_reset_pending *
 /* Written by reset-failsafe at every boot of the system it runs on (never
  * under --root of another tree): proof that the early-boot program of this
  * boot exists, which is what `--at-boot` by default relies on. */
-#define RK_EARLY_BOOT_STAMP "/run/resetkit/early-boot"
+#define RK_EARLY_BOOT_STAMP "/run/resetkit/failsafe-ran"
 
 /* `resetctl status`: none | in-progress (which entry) | complete (when) |
  * failed (which entries, retries left), as text or (ctx->json) JSON with
