@@ -121,3 +121,68 @@ def test_pending_request_wins_over_a_held_button(disks, tmp_path):
         assert status(root)["factory_reset"] == "complete"
     finally:
         a.close()
+
+
+def ssr_appliance(tmp_path, name):
+    from rkreset import build_ssr_root
+    base = tmp_path / name
+    base.mkdir()
+    root = build_ssr_root(base / "root")
+    a = Appliance(base, root=root)
+    a.configure()
+    write(root, "usr/share/initramfs-tools/hooks/resetkit", "#!/bin/sh\n", 0o755)
+    run(["factory-reset", "--at-boot", "--yes", "--no-zeroize", "--then", "none"], root=root, check=0)
+    return a
+
+
+def test_power_cut_at_every_point_of_the_early_boot_run(tmp_path):
+    """Requested, then cut off (SIGKILL) at the first, middle and last
+    passage of every point of the early-boot run, then the next boot: the
+    result is the one an uninterrupted run gives."""
+    from rkfailsafe import FAULT_INJECTION
+    from rkreset import snapshot
+    import pytest
+    if not FAULT_INJECTION:
+        pytest.skip("needs a -Dfault-injection=true build")
+    # times, and each appliance's own fifo and LED paths in its resetd.conf
+    skip = ("var/log/resetkit", "var/lib/resetkit/config", "var/lib/resetkit/factory-reset.status", "tmp",
+            "etc/resetkit/resetd.conf")
+
+    ref = ssr_appliance(tmp_path, "ref")
+    trace = tmp_path / "trace"
+    ref.start(env={"RESETKIT_FAULT_TRACE": str(trace)})
+    assert ref.wait(timeout=120) == 0, ref.stderr
+    ref.close()
+    want = snapshot(ref.root, skip=skip)
+    counts = {}
+    for n in trace.read_text().split():
+        counts[n] = counts.get(n, 0) + 1
+    # first and last passage of every point, spread over at most 40 cases:
+    # each costs a failed boot (its red blinks) and a resumed one; every
+    # occurrence of every point is the kill matrix's (test_reset_failures)
+    every = [f"{n}:{k}" for n, c in sorted(counts.items()) for k in sorted({1, c})]
+    step = max(1, -(-len(every) // 40))
+    cases = every[::step]
+    failures = []
+    for i, case in enumerate(cases):
+        a = ssr_appliance(tmp_path, f"c{i}")
+        try:
+            a.start(env={"RESETKIT_FAULT": case})
+            a.wait(timeout=120)
+            for boot in range(3):       # the next boots, until one says done
+                a.start()
+                if a.wait(timeout=120) != 0:
+                    continue
+                if status(a.root)["factory_reset"] == "complete":
+                    break
+            st = status(a.root)["factory_reset"]
+            if st != "complete":
+                failures.append(f"{case}: {st} after the next boots")
+            elif snapshot(a.root, skip=skip) != want:
+                got = snapshot(a.root, skip=skip)
+                failures.append(f"{case}: differs: {sorted(k for k in set(got) | set(want) if got.get(k) != want.get(k))[:6]}")
+        finally:
+            a.close()
+    print(f"\nearly-boot power cuts: {len(cases)} of {len(every)} cases", flush=True)
+    assert len(cases) >= 20
+    assert not failures, "\n".join(failures)
