@@ -139,3 +139,11 @@ def write_config(path: Path, text: str):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+def hold(path):
+    """A process that keeps path open (as journald keeps its journal)."""
+    p = subprocess.Popen(["sh", "-c", f'exec 3<"{path}"; echo ready; exec sleep 600'],
+                         stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    return p

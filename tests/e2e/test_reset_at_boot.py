@@ -6,11 +6,12 @@ reset's zeroing on the raw disk; requested, then carried out by
 reset-failsafe once the holder is gone ("rebooted"), no byte of it is left."""
 import json
 import os
-import subprocess
 
-from rkfailsafe import WHITE, Appliance
-from rkreset import run, write
-from rkzero import disks, needs_loop  # noqa: F401
+import pytest
+
+from rkfailsafe import FAULT_INJECTION, WHITE, Appliance
+from rkreset import build_ssr_root, run, snapshot, write
+from rkzero import disks, hold, needs_loop  # noqa: F401
 
 pytestmark = needs_loop
 
@@ -30,13 +31,6 @@ def appliance(disks, tmp_path):
     write(root, "var/log/journal.log", marker * (1 << 15))
     os.sync()
     return img, dev, root, a, marker.strip()
-
-
-def hold(path):
-    p = subprocess.Popen(["sh", "-c", f'exec 3<"{path}"; echo ready; exec sleep 600'],
-                         stdout=subprocess.PIPE, text=True)
-    assert p.stdout.readline().strip() == "ready"
-    return p
 
 
 def on_disk(img, marker):
@@ -124,7 +118,6 @@ def test_pending_request_wins_over_a_held_button(disks, tmp_path):
 
 
 def ssr_appliance(tmp_path, name):
-    from rkreset import build_ssr_root
     base = tmp_path / name
     base.mkdir()
     root = build_ssr_root(base / "root")
@@ -135,15 +128,11 @@ def ssr_appliance(tmp_path, name):
     return a
 
 
+@pytest.mark.skipif(not FAULT_INJECTION, reason="needs a -Dfault-injection=true build")
 def test_power_cut_at_every_point_of_the_early_boot_run(tmp_path):
     """Requested, then cut off (SIGKILL) at the first, middle and last
     passage of every point of the early-boot run, then the next boot: the
     result is the one an uninterrupted run gives."""
-    from rkfailsafe import FAULT_INJECTION
-    from rkreset import snapshot
-    import pytest
-    if not FAULT_INJECTION:
-        pytest.skip("needs a -Dfault-injection=true build")
     # times, and each appliance's own fifo and LED paths in its resetd.conf
     skip = ("var/log/resetkit", "var/lib/resetkit/config", "var/lib/resetkit/factory-reset.status", "tmp",
             "etc/resetkit/resetd.conf")

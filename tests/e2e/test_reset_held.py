@@ -5,10 +5,9 @@ space fill never gets them.  The run names each such file with its process
 in the log and the report, and the zeroing line says it is not covered."""
 import json
 import os
-import subprocess
 
 from rkreset import run, write
-from rkzero import disks, needs_loop  # noqa: F401
+from rkzero import disks, hold, needs_loop  # noqa: F401
 
 pytestmark = needs_loop
 
@@ -24,14 +23,6 @@ def appliance(disks, tmp_path):
     write(root, "var/log/journal.log", marker * (1 << 16))
     write(root, "var/log/plain.log", "a log nobody holds")
     return root, marker
-
-
-def hold(path):
-    """A process that keeps path open (as journald keeps its journal)."""
-    p = subprocess.Popen(["sh", "-c", f'exec 3<"{path}"; echo ready; exec sleep 600'],
-                         stdout=subprocess.PIPE, text=True)
-    assert p.stdout.readline().strip() == "ready"
-    return p
 
 
 def test_now_names_deleted_files_held_open(disks, tmp_path):
