@@ -66,12 +66,24 @@ static int open_dir(int root_fd, const char *rel, size_t literal) {
 }
 
 int rk_glob_open_parent(int root_fd, const char *rel, size_t literal, const char **ret_name) {
-        const char *slash = strrchr(rel, '/');
-        *ret_name = slash ? slash + 1 : rel;
-        _cleanup_free_ char *dir = slash ? strndup(rel, (size_t) (slash - rel)) : strdup("");
-        if (!dir)
+        /* the literal prefix may cross mounts, at most up to the parent;
+         * the rest goes through the one parent-open primitive with
+         * RESOLVE_NO_XDEV */
+        size_t n = 1;
+        for (const char *p = rel; (p = strchr(p, '/')); p++)
+                n++;
+        const char *rest = skip_components(rel, literal < n ? literal : n - 1);
+        _cleanup_free_ char *prefix = strndup(rel, (size_t) (rest - rel));
+        if (!prefix)
                 return -ENOMEM;
-        return open_dir(root_fd, dir, literal);
+        size_t pl = strlen(prefix);
+        if (pl > 0 && prefix[pl - 1] == '/')
+                prefix[pl - 1] = 0;
+        _cleanup_close_ int pfd = rk_openat2(root_fd, *prefix ? prefix : ".", O_RDONLY | O_DIRECTORY, 0,
+                                             RK_RESOLVE_STRICT);
+        if (pfd < 0)
+                return pfd;
+        return rk_open_parent_resolve(pfd, rest, RK_RESOLVE_STRICT | RESOLVE_NO_XDEV, ret_name);
 }
 
 struct expansion {
