@@ -16,7 +16,7 @@
 
 #define RK_STORE_INDEX_MAX (1024 * 1024)
 #define RK_STORE_INDEX_FORMAT 1
-#define RK_STORE_CANDIDATE ".#rk-candidate.json"
+#define RK_STORE_CANDIDATE RK_TEMP_PREFIX "candidate.json"
 /* json-c's default nesting limit (32) is below what real configuration
  * documents use; this still bounds the parser's recursion. */
 #define RK_STORE_JSON_DEPTH 512
