@@ -48,18 +48,25 @@ static const char *skip_components(const char *rel, size_t n) {
         return p;
 }
 
-/* The directory rel ("" = the root): its first `literal` components may
- * cross mounts, the rest may not. */
-static int open_dir(int root_fd, const char *rel, size_t literal) {
-        const char *rest = skip_components(rel, literal);
+/* The first k components of rel, opened strictly: they may cross mounts
+ * (the entry names them).  *ret_rest points at what follows in rel. */
+static int open_prefix(int root_fd, const char *rel, size_t k, const char **ret_rest) {
+        const char *rest = skip_components(rel, k);
         _cleanup_free_ char *prefix = strndup(rel, (size_t) (rest - rel));
         if (!prefix)
                 return -ENOMEM;
         size_t pl = strlen(prefix);
         if (pl > 0 && prefix[pl - 1] == '/')
                 prefix[pl - 1] = 0;
-        _cleanup_close_ int fd = rk_openat2(root_fd, *prefix ? prefix : ".", O_RDONLY | O_DIRECTORY, 0,
-                                            RK_RESOLVE_STRICT);
+        *ret_rest = rest;
+        return rk_openat2(root_fd, *prefix ? prefix : ".", O_RDONLY | O_DIRECTORY, 0, RK_RESOLVE_STRICT);
+}
+
+/* The directory rel ("" = the root): its first `literal` components may
+ * cross mounts, the rest may not. */
+static int open_dir(int root_fd, const char *rel, size_t literal) {
+        const char *rest;
+        _cleanup_close_ int fd = open_prefix(root_fd, rel, literal, &rest);
         if (fd < 0 || !*rest)
                 return fd < 0 ? fd : RK_TAKE_FD(fd);
         return rk_openat2(fd, rest, O_RDONLY | O_DIRECTORY, 0, RK_RESOLVE_STRICT | RESOLVE_NO_XDEV);
@@ -72,15 +79,8 @@ int rk_glob_open_parent(int root_fd, const char *rel, size_t literal, const char
         size_t n = 1;
         for (const char *p = rel; (p = strchr(p, '/')); p++)
                 n++;
-        const char *rest = skip_components(rel, literal < n ? literal : n - 1);
-        _cleanup_free_ char *prefix = strndup(rel, (size_t) (rest - rel));
-        if (!prefix)
-                return -ENOMEM;
-        size_t pl = strlen(prefix);
-        if (pl > 0 && prefix[pl - 1] == '/')
-                prefix[pl - 1] = 0;
-        _cleanup_close_ int pfd = rk_openat2(root_fd, *prefix ? prefix : ".", O_RDONLY | O_DIRECTORY, 0,
-                                             RK_RESOLVE_STRICT);
+        const char *rest;
+        _cleanup_close_ int pfd = open_prefix(root_fd, rel, literal < n ? literal : n - 1, &rest);
         if (pfd < 0)
                 return pfd;
         return rk_open_parent_resolve(pfd, rest, RK_RESOLVE_STRICT | RESOLVE_NO_XDEV, ret_name);

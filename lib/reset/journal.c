@@ -3,7 +3,6 @@
 
 #include <fcntl.h>
 #include <json-c/json.h>
-#include <libgen.h>
 
 #include "fault.h"
 #include "fsutil.h"
@@ -315,25 +314,30 @@ int rk_journal_save(int root_fd, const char *path, const struct rk_journal *j) {
         return rk_write_atomic_at(dfd, name, text, strlen(text), 0600);
 }
 
+/* The journal's directory if it is there: its fd, 0 when there is none
+ * (nothing to clean up or remove), or a negative errno. */
+static int open_existing_dir(int root_fd, const char *path, const char **ret_name) {
+        int dfd = open_dir(root_fd, path, false, ret_name);
+        return dfd == -ENOENT ? 0 : dfd;
+}
+
 int rk_journal_cleanup(int root_fd, const char *path) {
         const char *name;
-        _cleanup_close_ int dfd = open_dir(root_fd, path, false, &name);
-        if (dfd == -ENOENT)
-                return 0;
-        if (dfd < 0)
-                return dfd;
+        int r = open_existing_dir(root_fd, path, &name);
+        if (r <= 0)
+                return r;
+        _cleanup_close_ int dfd = r;
         /* the rename never happened, so the old journal is the truth */
         return rk_remove_stale_temps(dfd);
 }
 
 int rk_journal_remove(int root_fd, const char *path) {
         const char *name;
-        _cleanup_close_ int dfd = open_dir(root_fd, path, false, &name);
-        if (dfd == -ENOENT)
-                return 0;
-        if (dfd < 0)
-                return dfd;
-        int r = RK_FAIL("journal:remove");
+        int r = open_existing_dir(root_fd, path, &name);
+        if (r <= 0)
+                return r;
+        _cleanup_close_ int dfd = r;
+        r = RK_FAIL("journal:remove");
         if (r < 0)
                 return r;
         if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
