@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/sysmacros.h>
 #include <inttypes.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
@@ -339,4 +340,10 @@ int rk_open_parent_at(int dirfd, const char *path, mode_t mode, const char **ret
         if (!dir)
                 return -ENOMEM;
         return rk_mkdir_p_at(dirfd, dir, mode);
+}
+
+char *rk_sysfs_block_dir(dev_t dev) {
+        char link[64];
+        snprintf(link, sizeof link, "/sys/dev/block/%u:%u", major(dev), minor(dev));
+        return realpath(link, NULL);
 }

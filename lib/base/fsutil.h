@@ -83,3 +83,8 @@ int rk_open_parent_at(int dirfd, const char *path, mode_t mode, const char **ret
  * RK_RESOLVE_STRICT | RESOLVE_NO_XDEV).  The one way every module opens
  * the parent of a relative path. */
 int rk_open_parent_resolve(int dirfd, const char *path, uint64_t resolve, const char **ret_name);
+
+/* The sysfs directory of block device dev: the realpath of
+ * /sys/dev/block/MAJ:MIN (e.g. /sys/devices/virtual/block/loop0/loop0p1;
+ * its last component is the kernel's name).  NULL with errno set. */
+char *rk_sysfs_block_dir(dev_t dev);

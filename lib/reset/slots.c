@@ -27,13 +27,6 @@ void rk_slots_done(struct rk_slots *s) {
 
 /* ---- sysfs: what a block device is made of ---- */
 
-/* realpath of /sys/dev/block/M:m, e.g. /sys/devices/virtual/block/loop0/loop0p1 */
-static char *sysfs_dir(dev_t dev) {
-        char link[64];
-        snprintf(link, sizeof link, "/sys/dev/block/%u:%u", major(dev), minor(dev));
-        return realpath(link, NULL);
-}
-
 static int read_dev_file(const char *path, dev_t *ret) {
         _cleanup_fclose_ FILE *f = fopen(path, "re");
         unsigned ma, mi;
@@ -47,7 +40,7 @@ static int read_dev_file(const char *path, dev_t *ret) {
 
 /* The whole disk a partition belongs to; dev itself when it is none. */
 static dev_t whole_disk(dev_t dev) {
-        _cleanup_free_ char *dir = sysfs_dir(dev);
+        _cleanup_free_ char *dir = rk_sysfs_block_dir(dev);
         if (!dir)
                 return dev;
         char p[PATH_MAX];
@@ -78,7 +71,7 @@ static void add_under(struct rk_slots *s, dev_t dev, unsigned depth) {
         if (whole != dev)
                 add_under(s, whole, depth + 1);
 
-        _cleanup_free_ char *dir = sysfs_dir(dev);
+        _cleanup_free_ char *dir = rk_sysfs_block_dir(dev);
         if (!dir)
                 return;
         /* a loop device: the image file behind it is under the root too */
@@ -259,7 +252,7 @@ static int image_attached(const struct rk_slot *sl, char *loopname, size_t len) 
 }
 
 static int holders_count(dev_t dev) {
-        _cleanup_free_ char *dir = sysfs_dir(dev);
+        _cleanup_free_ char *dir = rk_sysfs_block_dir(dev);
         if (!dir)
                 return 0;
         char p[PATH_MAX];

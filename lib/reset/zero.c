@@ -191,9 +191,8 @@ static bool disk_stable_id(const char *dir, char *buf, size_t len) {
 }
 
 static bool block_stable_id(int fd, dev_t rdev, char *buf, size_t len) {
-        char link[64], v[200], p[PATH_MAX + 32];
-        snprintf(link, sizeof link, "/sys/dev/block/%u:%u", major(rdev), minor(rdev));
-        _cleanup_free_ char *dir = realpath(link, NULL);
+        char v[200], p[PATH_MAX + 32];
+        _cleanup_free_ char *dir = rk_sysfs_block_dir(rdev);
         if (!dir)
                 return false;
         snprintf(p, sizeof p, "%s/dm/uuid", dir);
@@ -716,12 +715,9 @@ static int ext4_sysfs_name(int fd, char *name, size_t len) {
                 return -errno;
         if (sfs.f_type != EXT4_SUPER_MAGIC)
                 return -EOPNOTSUPP;
-        char link[64], target[PATH_MAX];
-        snprintf(link, sizeof link, "/sys/dev/block/%u:%u", major(st.st_dev), minor(st.st_dev));
-        ssize_t n = readlink(link, target, sizeof target - 1);
-        if (n < 0)
+        _cleanup_free_ char *target = rk_sysfs_block_dir(st.st_dev);
+        if (!target)
                 return -errno;
-        target[n] = 0;
         const char *b = strrchr(target, '/');
         b = b ? b + 1 : target;
         size_t bl = strlen(b);
