@@ -484,13 +484,21 @@ static size_t report_held(struct engine *e, const struct rk_mf_entry *en, json_o
                 return 0;
         }
         json_object *arr = json_object_new_array();
+        if (!dry)       /* this run's scan replaces an interrupted one's */
+                rk_unreached_drop(e->j.unreached, &e->j.n_unreached, en->path);
         for (size_t i = 0; i < l.n; i++) {
                 const struct rk_held_file *h = &l.files[i];
                 char b[32];
                 rk_format_bytes(h->size, b, sizeof b);
-                if (!dry)
+                if (!dry) {
                         rk_warn(e->log, "zero-free-space %s: not reached: %s (%s), deleted but held open by pid %d (%s), fd %d",
                                 en->path, h->path, b, (int) h->pid, h->comm, h->fd);
+                        /* kept for `resetctl status`: lost only on ENOMEM */
+                        (void) rk_unreached_add(&e->j.unreached, &e->j.n_unreached,
+                                                &(struct rk_unreached) { .where = en->path, .path = h->path,
+                                                                         .bytes = h->size, .pid = (int) h->pid,
+                                                                         .process = (char *) h->comm });
+                }
                 json_object *o = json_object_new_object();
                 json_object_object_add(o, "path", json_object_new_string(h->path));
                 json_object_object_add(o, "bytes", json_object_new_int64((int64_t) h->size));
@@ -1174,7 +1182,8 @@ static int finish_complete(struct engine *e) {
         /* the record first: once the journal is gone it is what says
          * "complete" */
         struct rk_reset_record rec = { .started = e->j.started, .finished = (uint64_t) time(NULL),
-                                       .attempts = e->j.attempts, .entries = e->j.plan.n };
+                                       .attempts = e->j.attempts, .entries = e->j.plan.n,
+                                       .unreached = e->j.unreached, .n_unreached = e->j.n_unreached };
         int r = rk_journal_record_save(ctx->root.fd, ctx->cfg.journal, &rec);
         if (r < 0) {
                 /* without it `status` would say "none": the journal stays,
@@ -1503,6 +1512,32 @@ static bool reset_running(struct rk_ctx *ctx) {
         return false;
 }
 
+/* The deleted-but-open files zeroing did not reach: in the JSON (o) always
+ * (an empty list says none were found), in the text (out) only when there
+ * are some.  Either may be NULL. */
+static void status_unreached(const struct rk_unreached *v, size_t n, json_object *o, FILE *out) {
+        json_object *arr = o ? json_object_new_array() : NULL;
+        for (size_t i = 0; i < n; i++) {
+                if (arr) {
+                        json_object *u = json_object_new_object();
+                        json_object_object_add(u, "filesystem", json_object_new_string(v[i].where));
+                        json_object_object_add(u, "path", json_object_new_string(v[i].path));
+                        json_object_object_add(u, "bytes", json_object_new_int64((int64_t) v[i].bytes));
+                        json_object_object_add(u, "pid", json_object_new_int(v[i].pid));
+                        json_object_object_add(u, "process", json_object_new_string(v[i].process));
+                        json_object_array_add(arr, u);
+                }
+                if (out) {
+                        char b[32];
+                        rk_format_bytes(v[i].bytes, b, sizeof b);
+                        fprintf(out, "  NOT reached by zero-free-space %s: %s (%s), deleted but held open by pid %d (%s)\n",
+                                v[i].where, v[i].path, b, v[i].pid, v[i].process);
+                }
+        }
+        if (o)
+                json_object_object_add(o, "not_reached", arr);
+}
+
 static json_object *entry_json(const struct rk_journal *j, size_t i) {
         const struct rk_mf_entry *en = &j->plan.entries[i];
         char where[512];
@@ -1554,6 +1589,7 @@ static void status_journal(struct rk_ctx *ctx, struct rk_journal *j, json_object
                 if (j->current < j->plan.n)
                         json_object_object_add(o, "entry", entry_json(j, j->current));
         }
+        status_unreached(j->unreached, j->n_unreached, o, NULL);
         if (!out)
                 return;
         _cleanup_free_ char *list = describe_failed(j, failed && !j->failed_state);
@@ -1575,6 +1611,7 @@ static void status_journal(struct rk_ctx *ctx, struct rk_journal *j, json_object
                 fprintf(out, ")%s\n", running ? ": running now"
                                               : ": interrupted; `resetctl factory-reset --resume` (run at every boot) finishes it");
         }
+        status_unreached(j->unreached, j->n_unreached, NULL, out);
 }
 
 int rk_factory_reset_status(struct rk_ctx *ctx) {
@@ -1607,6 +1644,8 @@ int rk_factory_reset_status(struct rk_ctx *ctx) {
                 if (out)
                         fprintf(out, "factory reset: complete (finished %s, %zu entries, %u attempt%s)\n", finished,
                                 rec.entries, rec.attempts, rec.attempts == 1 ? "" : "s");
+                status_unreached(rec.unreached, rec.n_unreached, o, out);
+                rk_reset_record_free(&rec);
         } else {
                 json_object_object_add(o, "factory_reset", json_object_new_string("none"));
                 if (out)

@@ -22,7 +22,50 @@ void rk_journal_free(struct rk_journal *j) {
         free(j->offset_target);
         free(j->trigger);
         free(j->failed);
+        rk_unreached_free(j->unreached, j->n_unreached);
         rk_journal_init(j);
+}
+
+static void unreached_done(struct rk_unreached *u) {
+        free(u->where);
+        free(u->path);
+        free(u->process);
+}
+
+void rk_unreached_free(struct rk_unreached *v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                unreached_done(&v[i]);
+        free(v);
+}
+
+int rk_unreached_add(struct rk_unreached **v, size_t *n, const struct rk_unreached *u) {
+        struct rk_unreached c = { .where = strdup(u->where), .path = strdup(u->path), .bytes = u->bytes,
+                                  .pid = u->pid, .process = strdup(u->process ? u->process : "?") };
+        struct rk_unreached *nv = c.where && c.path && c.process ? realloc(*v, (*n + 1) * sizeof *nv) : NULL;
+        if (!nv) {
+                unreached_done(&c);
+                return -ENOMEM;
+        }
+        nv[(*n)++] = c;
+        *v = nv;
+        return 0;
+}
+
+void rk_unreached_drop(struct rk_unreached *v, size_t *n, const char *where) {
+        size_t k = 0;
+        for (size_t i = 0; i < *n; i++) {
+                if (strcmp(v[i].where, where) == 0)
+                        unreached_done(&v[i]);
+                else
+                        v[k++] = v[i];
+        }
+        *n = k;
+}
+
+void rk_reset_record_free(struct rk_reset_record *rec) {
+        rk_unreached_free(rec->unreached, rec->n_unreached);
+        rec->unreached = NULL;
+        rec->n_unreached = 0;
 }
 
 bool rk_journal_is_failed(const struct rk_journal *j, size_t idx) {
@@ -71,6 +114,29 @@ static json_object *entry_to_json(const struct rk_mf_entry *e) {
 
 /* The attempts block: its own keys, so older journals (without it) still
  * parse as one attempt with nothing failed. */
+/* "not-reached": [ {where, path, bytes, pid, process}, ... ], only when
+ * there is one. */
+static int unreached_to_json(const struct rk_unreached *v, size_t n, json_object *o) {
+        if (n == 0)
+                return 0;
+        json_object *arr = json_object_new_array();
+        if (!arr)
+                return -ENOMEM;
+        json_object_object_add(o, "not-reached", arr);
+        for (size_t i = 0; i < n; i++) {
+                json_object *u = json_object_new_object();
+                if (!u)
+                        return -ENOMEM;
+                json_object_object_add(u, "where", json_object_new_string(v[i].where));
+                json_object_object_add(u, "path", json_object_new_string(v[i].path));
+                json_object_object_add(u, "bytes", json_object_new_int64((int64_t) v[i].bytes));
+                json_object_object_add(u, "pid", json_object_new_int(v[i].pid));
+                json_object_object_add(u, "process", json_object_new_string(v[i].process));
+                json_object_array_add(arr, u);
+        }
+        return 0;
+}
+
 static int format_attempts(const struct rk_journal *j, json_object *o) {
         json_object *failed = json_object_new_array();
         if (!failed)
@@ -104,7 +170,7 @@ int rk_journal_format(const struct rk_journal *j, char **ret) {
                 json_object_object_add(o, "reserve-orig", json_object_new_int64(j->reserve_orig));
                 json_object_object_add(o, "reserve-fs", json_object_new_string(j->reserve_fs));
         }
-        if (format_attempts(j, o) < 0)
+        if (format_attempts(j, o) < 0 || unreached_to_json(j->unreached, j->n_unreached, o) < 0)
                 return -ENOMEM;
         for (size_t i = 0; i < j->plan.n; i++) {
                 json_object *e = entry_to_json(&j->plan.entries[i]);
@@ -136,6 +202,34 @@ static int get_int(json_object *o, const char *key, int64_t *ret) {
         if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
                 return -EBADMSG;
         *ret = json_object_get_int64(v);
+        return 0;
+}
+
+static int unreached_from_json(json_object *o, struct rk_unreached **v, size_t *n, char *err, size_t errlen) {
+        json_object *arr;
+        if (!json_object_object_get_ex(o, "not-reached", &arr))
+                return 0;
+        if (!json_object_is_type(arr, json_type_array)) {
+                snprintf(err, errlen, "\"not-reached\" is not a list");
+                return -EBADMSG;
+        }
+        for (size_t i = 0; i < json_object_array_length(arr); i++) {
+                json_object *u = json_object_array_get_idx(arr, i);
+                struct rk_unreached x = {};
+                const char *where, *path, *process;
+                int64_t bytes, pid;
+                if (!json_object_is_type(u, json_type_object) || get_string(u, "where", &where) < 0 ||
+                    get_string(u, "path", &path) < 0 || get_string(u, "process", &process) < 0 ||
+                    get_int(u, "bytes", &bytes) < 0 || get_int(u, "pid", &pid) < 0 || bytes < 0 ||
+                    pid <= 0 || pid > INT32_MAX) {
+                        snprintf(err, errlen, "\"not-reached\" item %zu malformed", i + 1);
+                        return -EBADMSG;
+                }
+                x = (struct rk_unreached) { .where = (char *) where, .path = (char *) path, .bytes = (uint64_t) bytes,
+                                            .pid = (int) pid, .process = (char *) process };
+                if (rk_unreached_add(v, n, &x) < 0)
+                        return -ENOMEM;
+        }
         return 0;
 }
 
@@ -265,6 +359,9 @@ int rk_journal_parse(struct rk_journal *j, const char *text, char *err, size_t e
         int r = parse_attempts(j, o, n, err, errlen);
         if (r < 0)
                 return r;
+        r = unreached_from_json(o, &j->unreached, &j->n_unreached, err, errlen);
+        if (r < 0)
+                return r;
         if (get_int(o, "reserve-orig", &reserved) == 0 && get_string(o, "reserve-fs", &rpath) == 0) {
                 j->reserve_orig = reserved;
                 if (!(j->reserve_fs = strdup(rpath)))
@@ -370,7 +467,9 @@ int rk_journal_record_save(int root_fd, const char *journal, const struct rk_res
         json_object_object_add(o, "finished", json_object_new_int64((int64_t) rec->finished));
         json_object_object_add(o, "attempts", json_object_new_int64(rec->attempts));
         json_object_object_add(o, "entries", json_object_new_int64((int64_t) rec->entries));
-        const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+        if (unreached_to_json(rec->unreached, rec->n_unreached, o) < 0)
+                return -ENOMEM;
+        const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
         if (!s || asprintf(&text, "%s\n", s) < 0)
                 return -ENOMEM;
         const char *name;
@@ -400,5 +499,9 @@ int rk_journal_record_load(int root_fd, const char *journal, struct rk_reset_rec
                 return -EBADMSG;
         *ret = (struct rk_reset_record) { .started = (uint64_t) started, .finished = (uint64_t) finished,
                                           .attempts = (unsigned) attempts, .entries = (size_t) entries };
-        return 0;
+        char why[128];
+        r = unreached_from_json(o, &ret->unreached, &ret->n_unreached, why, sizeof why);
+        if (r < 0)
+                rk_reset_record_free(ret);
+        return r;
 }

@@ -16,6 +16,24 @@
 
 #define RK_JOURNAL_VERSION 1
 
+/* A deleted file that a zero-free-space step found still held open by a
+ * running process: its blocks were not free, so the fill did not reach them
+ * (SPEC §3 "When it runs").  Kept in the journal and in the record of the
+ * completed reset, so `resetctl status` names it after the run too. */
+struct rk_unreached {
+        char *where;                    /* the zero-free-space entry's path */
+        char *path;                     /* as the holder saw it */
+        uint64_t bytes;
+        int pid;
+        char *process;                  /* /proc/PID/comm */
+};
+
+/* Add a copy of *u; drop every one found by the entry `where` (a step that
+ * runs again scans again). */
+int rk_unreached_add(struct rk_unreached **v, size_t *n, const struct rk_unreached *u);
+void rk_unreached_drop(struct rk_unreached *v, size_t *n, const char *where);
+void rk_unreached_free(struct rk_unreached *v, size_t n);
+
 struct rk_journal {
         /* the plan, frozen at the start */
         struct rk_manifest plan;        /* entries in execution order */
@@ -49,6 +67,10 @@ struct rk_journal {
          * changed while it is only requested */
         bool requested;                 /* "state": "requested" */
         char *trigger;                  /* who asked: "command line", "button", "fleet", ... */
+
+        /* deleted files held open that zeroing did not reach, so far */
+        struct rk_unreached *unreached;
+        size_t n_unreached;
 };
 
 #define RK_JOURNAL_MAX_ATTEMPTS 3
@@ -85,7 +107,11 @@ struct rk_reset_record {
         uint64_t started, finished;     /* realtime, seconds */
         unsigned attempts;
         size_t entries;
+        /* save: borrowed from the journal; load: owned, rk_reset_record_free() */
+        struct rk_unreached *unreached;
+        size_t n_unreached;
 };
+void rk_reset_record_free(struct rk_reset_record *rec);
 int rk_journal_record_path(const char *journal, char **ret);
 int rk_journal_record_save(int root_fd, const char *journal, const struct rk_reset_record *rec);
 /* -ENOENT: no reset completed (or the record is gone). */

@@ -39,6 +39,14 @@ def test_now_names_deleted_files_held_open(disks, tmp_path):
     assert f"held open by pid {holder.pid} (sh)" in log or f"held open by pid {holder.pid} (sleep)" in log, log
     assert "NOT covered: 1 deleted file still held open" in log, log
     assert not (root / "var/log/journal.log").exists()
+    # ... and after the run, `status` says so too (the record keeps it)
+    st = json.loads(run(["--json", "status"], root=root).stdout)
+    assert st["factory_reset"] == "complete", st
+    assert [(x["filesystem"], x["path"], x["pid"]) for x in st["not_reached"]] == \
+        [("/", held, holder.pid)], st
+    assert st["not_reached"][0]["bytes"] == len(f"RKMARK-held-{'0' * 12}\n") * (1 << 16)
+    text = run(["status"], root=root).stdout
+    assert f"NOT reached by zero-free-space /: {held}" in text, text
 
 
 def test_plan_lists_what_the_fill_will_not_reach(disks, tmp_path):
@@ -61,3 +69,28 @@ def test_nothing_held_nothing_said(disks, tmp_path):
     root, _ = appliance(disks, tmp_path)
     p = run(["factory-reset", "--yes", "--then", "none"], root=root, check=0)
     assert "not reached" not in p.stderr and "NOT covered" not in p.stderr, p.stderr
+    st = json.loads(run(["--json", "status"], root=root).stdout)
+    assert st["factory_reset"] == "complete" and st["not_reached"] == [], st
+    assert "NOT reached" not in run(["status"], root=root).stdout
+
+
+def test_held_files_survive_a_cut_after_the_fill(disks, tmp_path):
+    """Killed after every entry (the journal saved, the reset not yet
+    finished), resumed when the holder is gone: the completed reset still
+    names what the fill missed."""
+    root, _ = appliance(disks, tmp_path)
+    holder = hold(root / "var/log/journal.log")
+    try:
+        p = run(["factory-reset", "--yes", "--then", "none"], root=root, check=None,
+                env={"RESETKIT_FAULT": "engine:recorded"})
+    finally:
+        holder.kill()
+        holder.wait()
+    assert p.returncode != 0, p.stderr
+    st = json.loads(run(["--json", "status"], root=root).stdout)
+    assert st["factory_reset"] == "in-progress", st
+    assert [x["pid"] for x in st["not_reached"]] == [holder.pid], st
+    run(["factory-reset", "--resume"], root=root)
+    st = json.loads(run(["--json", "status"], root=root).stdout)
+    assert st["factory_reset"] == "complete", st
+    assert [x["pid"] for x in st["not_reached"]] == [holder.pid], st

@@ -211,6 +211,47 @@ static void test_attempts_malformed(void **state) {
         }
 }
 
+/* The deleted-but-open files zeroing missed: kept in the journal, replaced
+ * per entry when the step runs again, refused when malformed. */
+static void test_unreached(void **state) {
+        struct rk_journal j, k;
+        char err[256] = "";
+        _cleanup_free_ char *text = NULL, *text2 = NULL;
+        make_plan(&j);
+        struct rk_unreached a = { .where = "/", .path = "/var/log/a", .bytes = 4096, .pid = 42, .process = "journald" },
+                            b = { .where = "/data", .path = "/data/b", .bytes = 1, .pid = 7, .process = "sh" };
+        assert_int_equal(rk_unreached_add(&j.unreached, &j.n_unreached, &a), 0);
+        assert_int_equal(rk_unreached_add(&j.unreached, &j.n_unreached, &b), 0);
+        assert_int_equal(rk_journal_format(&j, &text), 0);
+        rk_journal_init(&k);
+        assert_int_equal(rk_journal_parse(&k, text, err, sizeof err), 0);
+        assert_int_equal(k.n_unreached, 2);
+        assert_string_equal(k.unreached[0].path, "/var/log/a");
+        assert_int_equal(k.unreached[0].bytes, 4096);
+        assert_int_equal(k.unreached[0].pid, 42);
+        assert_string_equal(k.unreached[1].process, "sh");
+        assert_int_equal(rk_journal_format(&k, &text2), 0);
+        assert_string_equal(text, text2);
+        rk_unreached_drop(k.unreached, &k.n_unreached, "/");
+        assert_int_equal(k.n_unreached, 1);
+        assert_string_equal(k.unreached[0].where, "/data");
+        rk_journal_free(&j);
+        rk_journal_free(&k);
+
+        const char *head = "{\"version\":1,\"state\":\"in-progress\",\"started\":0,\"then\":\"none\",\"zeroize\":true,"
+                           "\"next\":1,\"offset\":0,\"entries\":[{\"action\":\"remove\",\"path\":\"/x\","
+                           "\"number\":0,\"file\":\"a.conf\",\"line\":1}]";
+        const char *tails[] = { ",\"not-reached\":{}}", ",\"not-reached\":[1]}",
+                                ",\"not-reached\":[{\"where\":\"/\",\"path\":\"/a\",\"bytes\":1,\"pid\":0,\"process\":\"x\"}]}",
+                                ",\"not-reached\":[{\"where\":\"/\",\"path\":\"/a\",\"bytes\":-1,\"pid\":3,\"process\":\"x\"}]}",
+                                ",\"not-reached\":[{\"where\":\"/\",\"bytes\":1,\"pid\":3,\"process\":\"x\"}]}" };
+        for (size_t i = 0; i < sizeof tails / sizeof *tails; i++) {
+                _cleanup_free_ char *bad = NULL;
+                assert_true(asprintf(&bad, "%s%s", head, tails[i]) > 0);
+                expect_bad(bad);
+        }
+}
+
 /* load only reads (a dry run may call it); cleanup removes what a power cut
  * left beside the journal; the record of the last reset lives beside it. */
 static void test_cleanup_and_record(void **state) {
@@ -243,6 +284,15 @@ static void test_cleanup_and_record(void **state) {
         assert_int_equal(got.finished, 200);
         assert_int_equal(got.attempts, 2);
         assert_int_equal(got.entries, 5);
+        assert_int_equal(got.n_unreached, 0);
+        struct rk_unreached u = { .where = "/", .path = "/var/log/x", .bytes = 9, .pid = 5, .process = "sleep" };
+        rec.unreached = &u;
+        rec.n_unreached = 1;
+        assert_int_equal(rk_journal_record_save(root, path, &rec), 0);
+        assert_int_equal(rk_journal_record_load(root, path, &got), 0);
+        assert_int_equal(got.n_unreached, 1);
+        assert_string_equal(got.unreached[0].path, "/var/log/x");
+        rk_reset_record_free(&got);
         rk_journal_free(&j);
         rk_journal_free(&k);
         close(root);
@@ -258,6 +308,7 @@ int main(void) {
                 cmocka_unit_test(test_attempts_round_trip),
                 cmocka_unit_test(test_older_journal),
                 cmocka_unit_test(test_attempts_malformed),
+                cmocka_unit_test(test_unreached),
                 cmocka_unit_test(test_cleanup_and_record),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
