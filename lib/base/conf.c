@@ -24,6 +24,7 @@ enum key_type {
         T_ACTIVE,
         T_VERIFY,
         T_EARLY,
+        T_WHEN,
 };
 
 struct key_def {
@@ -68,6 +69,7 @@ static const struct key_def keys[] = {
         K("reset", "keep-users", T_STRV, keep_users),
         K("reset", "expire-passwords", T_BOOL, expire_passwords),
         K("reset", "verify", T_VERIFY, verify),
+        K("reset", "when", T_WHEN, reset_when),
 };
 #undef K
 
@@ -227,6 +229,12 @@ static int set_value(struct parse_state *s, const struct key_def *k, const char 
                 else if (strcmp(v, "continue") == 0) *(enum rk_early_release *) f = RK_EARLY_CONTINUE;
                 else return fail(s, "[failsafe] on-early-release: expected reboot or continue, got '%s'", v);
                 return 1;
+        case T_WHEN:
+                if (strcmp(v, "auto") == 0) *(enum rk_reset_when *) f = RK_RESET_AUTO;
+                else if (strcmp(v, "at-boot") == 0) *(enum rk_reset_when *) f = RK_RESET_AT_BOOT;
+                else if (strcmp(v, "now") == 0) *(enum rk_reset_when *) f = RK_RESET_NOW;
+                else return fail(s, "[reset] when: expected auto, at-boot or now, got '%s'", v);
+                return 1;
         }
         return fail(s, "internal error");
 }
@@ -353,7 +361,8 @@ int rk_config_dump(const struct rk_config *c, FILE *f) {
                 c->on_early_release == RK_EARLY_REBOOT ? "reboot" : "continue");
         fprintf(f, "[reset]\nlog = %s\nfinal-log = %s\njournal = %s\n", c->reset_log, c->final_log, c->journal);
         dump_strv(f, "keep-users", c->keep_users);
-        fprintf(f, "expire-passwords = %s\nverify = %s\n", c->expire_passwords ? "true" : "false",
-                c->verify == RK_VERIFY_FULL ? "full" : "sample");
+        fprintf(f, "expire-passwords = %s\nverify = %s\nwhen = %s\n", c->expire_passwords ? "true" : "false",
+                c->verify == RK_VERIFY_FULL ? "full" : "sample",
+                c->reset_when == RK_RESET_AT_BOOT ? "at-boot" : c->reset_when == RK_RESET_NOW ? "now" : "auto");
         return ferror(f) ? -EIO : 0;
 }

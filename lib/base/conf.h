@@ -16,6 +16,14 @@
 enum rk_slot_active { RK_SLOT_AUTO, RK_SLOT_A, RK_SLOT_B };
 enum rk_verify { RK_VERIFY_SAMPLE, RK_VERIFY_FULL };
 enum rk_early_release { RK_EARLY_REBOOT, RK_EARLY_CONTINUE };
+/* When a factory reset runs (SPEC §3 "When it runs"); [reset] when, and
+ * resetctl's --now / --at-boot. */
+enum rk_reset_when {
+        RK_RESET_AUTO,          /* at boot on a running system whose early-boot program is
+                                 * installed, else now (with a warning saying why); now with --root */
+        RK_RESET_NOW,           /* at once, as a live process */
+        RK_RESET_AT_BOOT,       /* record a durable request; the early-boot program carries it out */
+};
 
 struct rk_slot_conf {
         char *device;           /* as the running system sees it (not in --root) */
@@ -61,6 +69,7 @@ struct rk_config {
         char **keep_users;
         bool expire_passwords;
         enum rk_verify verify;
+        enum rk_reset_when reset_when;
 };
 
 /* Defaults: an empty file is valid and gives exactly these. */

@@ -1273,13 +1273,16 @@ static bool early_boot_installed(struct rk_ctx *ctx, const char **why) {
  * -EPERM when --at-boot was asked for and nothing would carry it out. */
 static int resolve_when(struct engine *e) {
         const char *why = NULL;
-        switch (e->o->when) {
+        /* the command line (or the caller) first, then [reset] when */
+        bool asked = e->o->when != RK_RESET_AUTO;
+        switch (asked ? e->o->when : e->ctx->cfg.reset_when) {
         case RK_RESET_NOW:
                 return RK_RESET_NOW;
         case RK_RESET_AT_BOOT:
                 if (early_boot_installed(e->ctx, &why))
                         return RK_RESET_AT_BOOT;
-                rk_err(e->log, "--at-boot: nothing would carry the request out: %s; nothing changed", why);
+                rk_err(e->log, "%s: nothing would carry the request out: %s; nothing changed",
+                       asked ? "--at-boot" : "[reset] when = at-boot", why);
                 return -EPERM;
         case RK_RESET_AUTO:
                 break;

@@ -20,16 +20,8 @@
 #include "ctx.h"
 #include "power.h"
 
-/* When the reset runs (SPEC §3 "When it runs"). */
-enum rk_reset_when {
-        RK_RESET_AUTO,          /* at boot on a running system whose early-boot program is
-                                 * installed, else now (with a warning saying why) */
-        RK_RESET_NOW,           /* at once, as a live process */
-        RK_RESET_AT_BOOT,       /* record a durable request; the early-boot program carries it out */
-};
-
 struct rk_reset_opts {
-        enum rk_reset_when when;
+        enum rk_reset_when when;        /* AUTO: as [reset] when says */
         bool cancel;            /* withdraw a request that has not started */
         const char *trigger;    /* who asked: "command line" (NULL), "button", "fail-safe", "fleet" */
         bool dry_run;           /* print the plan, change nothing */

@@ -174,6 +174,50 @@ def test_factory_window_on_a_system_with_an_early_boot_program_requests(tmp_path
     assert '"complete"' in st.stdout, st.stdout
 
 
+def test_factory_window_with_when_at_boot_requests_under_root(tmp_path):
+    """`[reset] when = at-boot` makes the factory window request under
+    --root too (the simulator's two-phase flow): the press taken (red,
+    solid), the request recorded by the button, the reboot-command run,
+    and nothing removed: the early-boot program does that at the next
+    boot."""
+    d = Resetd(tmp_path, timing=ACTION_TIMING, extra_conf="[reset]\nwhen = at-boot\n")
+    unit = d.root / "etc/systemd/system/sysinit.target.wants/reset-failsafe.service"
+    unit.parent.mkdir(parents=True)
+    unit.symlink_to("/lib/systemd/system/reset-failsafe.service")
+    manifest = d.root / "etc/resetkit/factory-reset.d/test.conf"
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest.write_text("remove /etc/secret\n")
+    (d.root / "etc/secret").write_text("secret\n")
+    with d:
+        d.press(HOLD["factory-reset"])
+        d.wait_log(r"action factory-reset (done|failed)", timeout=60)
+        assert "action factory-reset done" in d.log(), d.log()
+        assert [(p, c) for _, p, c, _ in d.led_lines()][:4] == \
+            [("solid", GREEN), ("blink", AMBER), ("blink", RED), ("solid", RED)]
+    assert (d.root / "etc/secret").exists()
+    assert markers(d) == ["reboot"]
+    st = json.loads(subprocess.run([str(RESETCTL), "--root", str(d.root), "--json", "status"],
+                                   capture_output=True, text=True, check=True).stdout)
+    assert st["factory_reset"] == "requested" and st["trigger"] == "button", st
+
+
+def test_factory_window_with_when_at_boot_and_no_early_boot_program_refuses(tmp_path):
+    """Asked to request where nothing would carry it out: the action fails
+    with the reason, nothing changes, no reboot."""
+    d = Resetd(tmp_path, timing=ACTION_TIMING, extra_conf="[reset]\nwhen = at-boot\n")
+    manifest = d.root / "etc/resetkit/factory-reset.d/test.conf"
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest.write_text("remove /etc/secret\n")
+    (d.root / "etc/secret").write_text("secret\n")
+    with d:
+        d.press(HOLD["factory-reset"])
+        d.wait_log(r"action factory-reset (done|failed)", timeout=60)
+        assert "action factory-reset failed" in d.log(), d.log()
+        assert "[reset] when = at-boot: nothing would carry the request out" in d.log(), d.log()
+    assert (d.root / "etc/secret").exists()
+    assert markers(d) == []
+
+
 def rescue_tree(tmp_path):
     """A resetd whose store holds rescue = good, running = broken."""
     d = Resetd(tmp_path, timing=ACTION_TIMING)

@@ -45,6 +45,7 @@ static void test_empty_gives_defaults(void **state) {
         assert_string_equal(c.final_log, "/var/log/resetkit/factory-reset.log");
         assert_true(c.expire_passwords);
         assert_int_equal(c.verify, RK_VERIFY_SAMPLE);
+        assert_int_equal(c.reset_when, RK_RESET_AUTO);
         rk_config_free(&c);
 }
 
@@ -61,7 +62,7 @@ static void test_full_file(void **state) {
                 "[slots]\na = /dev/vda2\nb = /dev/vda3\nactive = b\ngrubenv = /boot/grub/grubenv\n"
                 "a-grubenv-keys = slot_a_ok slot_a_try\n"
                 "[failsafe]\nenabled = false\nhold-ms = 200\nrelease-timeout-ms = 300\non-early-release = continue\n"
-                "[reset]\nkeep-users = alice, bob\nexpire-passwords = off\nverify = full\n";
+                "[reset]\nkeep-users = alice, bob\nexpire-passwords = off\nverify = full\nwhen = at-boot\n";
         assert_int_equal(parse(&c, text, err, sizeof err), 0);
         assert_int_equal(c.button.type, RK_BUTTON_GPIO);
         assert_string_equal(c.button.path, "/dev/gpiochip0");
@@ -88,6 +89,7 @@ static void test_full_file(void **state) {
         assert_true(rk_strv_contains(c.keep_users, "bob"));
         assert_false(c.expire_passwords);
         assert_int_equal(c.verify, RK_VERIFY_FULL);
+        assert_int_equal(c.reset_when, RK_RESET_AT_BOOT);
         rk_config_free(&c);
 }
 
@@ -124,6 +126,7 @@ static void test_errors_name_file_and_line(void **state) {
         expect_error("[led]\ndevice = lamp:/x\n", "test.conf:2: [led] device: unknown LED device");
         expect_error("[slots]\nactive = c\n", "test.conf:2: [slots] active");
         expect_error("[reset]\nverify = some\n", "test.conf:2: [reset] verify");
+        expect_error("[reset]\nwhen = later\n", "test.conf:2: [reset] when: expected auto, at-boot or now");
         expect_error("[failsafe]\non-early-release = panic\n", "test.conf:2: [failsafe] on-early-release");
         expect_error("[button\n", "test.conf:1:");
         expect_error("[button]\njust words\n", "test.conf:2:");
