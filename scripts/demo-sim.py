@@ -8,10 +8,18 @@ factory-reset manifest.  The real resetd watches a fifo: button and writes a
 file: LED; this program draws the LED as a coloured dot with the armed action
 named, turns the space bar into the button, and after each action shows what
 changed in the root.  The reboot-command only prints: nothing acts on the host.
+
+A factory reset runs in two phases, as on the appliance (SPEC §3 "When it
+runs"): the factory window records a request (the LED red and solid) and
+reboots; the demo's "reboot" stops resetd and runs the real reset-failsafe
+on the demo root, as the early-boot program does first thing at every boot:
+it finds the request and carries the reset out, the LED fading white, then
+"reboots" again into the factory state, and resetd starts anew.
 """
 
 import argparse
 import hashlib
+import json
 import os
 import select
 import shutil
@@ -64,6 +72,11 @@ def make_appliance(tmp, build):
     mf = root / "etc/resetkit/factory-reset.d/demo.conf"
     mf.parent.mkdir(parents=True)
     mf.write_text(MANIFEST)
+    # the early-boot program is installed (its unit enabled), so a factory
+    # reset is requested for the next boot, not run under resetd's feet
+    wants = root / "etc/systemd/system/sysinit.target.wants"
+    wants.mkdir(parents=True)
+    (wants / "reset-failsafe.service").symlink_to("/lib/systemd/system/reset-failsafe.service")
     fifo = tmp / "button"
     os.mkfifo(fifo)
     conf = root / "etc/resetkit/resetd.conf"
@@ -73,7 +86,10 @@ def make_appliance(tmp, build):
         "debounce-ms = 20\n\n[timing]\n" + "".join(f"{k} = {v}\n" for k, v in TIMING.items()) +
         f"\n[led]\ndevice = file:{tmp / 'led'}\n\n[actions]\n"
         # harmless: a line on the screen and a marker inside the temp dir
-        f"reboot-command = echo '(demo) reboot requested: a real appliance would restart now' >> {tmp / 'reboots'}\n")
+        f"reboot-command = echo '(demo) reboot requested: a real appliance would restart now' >> {tmp / 'reboots'}\n"
+        f"poweroff-command = echo '(demo) power-off requested: a real appliance would switch off now' >> {tmp / 'reboots'}\n"
+        # a request under --root too: the two-phase flow of the appliance
+        "\n[reset]\nwhen = at-boot\n")
     ctl = [str(build / "src/resetctl/resetctl"), "--root", str(root)]
     for name, text in (("rescue.json", RESCUE), ("running.json", RUNNING)):
         (tmp / name).write_text(text)
@@ -112,12 +128,13 @@ def diff(before, after):
 class Sim:
     def __init__(self, tmp, build, color):
         self.tmp = tmp
+        self.build = build
         self.root, self.fifo, self.ctl = make_appliance(tmp, build)
         self.color = color
         self.logpath = tmp / "resetd.log"
-        self.log_fd = open(self.logpath, "wb")
-        self.proc = subprocess.Popen([str(build / "src/resetd/resetd"), "--root", str(self.root), "--foreground"],
-                                     stdout=self.log_fd, stderr=subprocess.STDOUT)
+        self.log_fd = open(self.logpath, "ab")
+        self.proc = None
+        self.w = None
         self.log_pos = 0
         self.led_pos = 0
         self.led = ("off", (0, 0, 0), None, time.monotonic())
@@ -126,13 +143,78 @@ class Sim:
         self.ups = 0
         self.down_at = 0.0
         self.before = snapshot(self.root)
-        self.w = None
+        self.start_resetd()
+        self.w = os.open(self.fifo, os.O_WRONLY)
+
+    def start_resetd(self):
+        ready = self.logpath.read_bytes().count(b"resetd: ready")
+        self.proc = subprocess.Popen([str(self.build / "src/resetd/resetd"), "--root", str(self.root),
+                                      "--foreground"], stdout=self.log_fd, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 5
-        while b"resetd: ready" not in self.logpath.read_bytes():
+        while self.logpath.read_bytes().count(b"resetd: ready") <= ready:
             if time.monotonic() > deadline or self.proc.poll() is not None:
                 raise SystemExit("resetd did not start:\n" + self.logpath.read_text())
             time.sleep(0.02)
-        self.w = os.open(self.fifo, os.O_WRONLY)
+
+    def stop_resetd(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def status(self):
+        p = subprocess.run(self.ctl + ["--json", "status"], capture_output=True, text=True)
+        try:
+            return json.loads(p.stdout)
+        except ValueError:
+            return {"factory_reset": "unknown"}
+
+    def show_reboots(self, out):
+        reboots = self.tmp / "reboots"
+        if reboots.exists():
+            for r in reboots.read_text().splitlines():
+                out(f"  {r}")
+            reboots.unlink()
+
+    def show_changes(self, out):
+        after = snapshot(self.root)
+        out("  what changed in the demo root:")
+        for d in diff(self.before, after):
+            out(d)
+        self.before = after
+
+    def boot(self, out, tick):
+        """The demo's reboot: resetd stops, the early-boot program runs on
+        the demo root (nobody holds the button: it carries out the request
+        and reboots), and resetd starts again.  tick() draws the LED."""
+        out("  --- the appliance reboots: resetd stops; reset-failsafe runs first at boot ---")
+        self.stop_resetd()
+        fs_log = self.tmp / "failsafe.log"
+        with open(fs_log, "wb") as f:
+            fs = subprocess.Popen([str(self.build / "src/reset-failsafe/reset-failsafe"), "--root", str(self.root)],
+                                  stdout=f, stderr=subprocess.STDOUT)
+            pos = 0
+            while True:
+                done = fs.poll() is not None
+                data = fs_log.read_bytes()
+                end = data.rfind(b"\n", pos) + 1 if not done else len(data)
+                for line in data[pos:end].decode(errors="replace").splitlines():
+                    if line:
+                        out(f"  {line}")
+                pos = max(pos, end)
+                tick()
+                if done:
+                    break
+                time.sleep(0.04)
+        self.show_reboots(out)
+        self.show_changes(out)
+        st = self.status()
+        out(f"  resetctl status: factory reset {st.get('factory_reset')}"
+            + (f" (finished {st['finished']})" if "finished" in st else ""))
+        out("  --- the appliance is up again, in its factory state: resetd starts ---")
+        self.start_resetd()
 
     def button(self, down):
         self.down = down
@@ -184,36 +266,30 @@ class Sim:
             return "\033[38;2;60;60;60m●\033[0m"
         return f"\033[38;2;{r};{g};{b}m●\033[0m"
 
-    def handle_log(self, out):
-        """Log lines -> screen; after an action, what changed in the root."""
+    def handle_log(self, out, tick=lambda: None):
+        """Log lines -> screen; after an action, what changed in the root;
+        after a factory-reset request, the reboot into the early-boot
+        program."""
         for line in self.new_log_lines():
             msg = line.removeprefix("resetd: ")
             if msg.startswith("armed "):
                 self.armed = msg[6:]
             out(f"  resetd: {msg}")
             if msg.startswith("action ") and (" done" in msg or " failed" in msg):
-                reboots = self.tmp / "reboots"
-                if reboots.exists():
-                    for r in reboots.read_text().splitlines():
-                        out(f"  {r}")
-                    reboots.unlink()
-                after = snapshot(self.root)
-                out("  what changed in the demo root:")
-                for d in diff(self.before, after):
-                    out(d)
+                self.show_reboots(out)
+                self.show_changes(out)
+                if msg.startswith("action factory-reset done") and self.status().get("factory_reset") == "requested":
+                    out("  the request is recorded; nothing else changed yet")
+                    self.boot(out, tick)
                 show = subprocess.run(self.ctl + ["config", "show"], capture_output=True, text=True)
                 tenant = [ln.strip() for ln in show.stdout.splitlines() if "tenant" in ln]
-                out(f"  running configuration now: {tenant[0] if tenant else show.stdout.strip()[:60]}")
-                self.before = after
+                out(f"  running configuration now: {tenant[0] if tenant else 'the factory configuration'}")
 
     def stop(self):
         if self.w is not None:
             os.close(self.w)
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        if self.proc:
+            self.stop_resetd()
         self.log_fd.close()
 
 
@@ -223,7 +299,8 @@ def banner(out, tmp):
     out(f"  hold  < {TIMING['reboot-ms'] / 1000:g} s   nothing")
     out(f"  {TIMING['reboot-ms'] / 1000:g}-{TIMING['rescue-ms'] / 1000:g} s   reboot          (green, solid)")
     out(f"  {TIMING['rescue-ms'] / 1000:g}-{TIMING['factory-ms'] / 1000:g} s   rescue config   (amber, blinking)")
-    out(f"  {TIMING['factory-ms'] / 1000:g}-{TIMING['cancel-ms'] / 1000:g} s   factory reset   (red, fast blink)")
+    out(f"  {TIMING['factory-ms'] / 1000:g}-{TIMING['cancel-ms'] / 1000:g} s   factory reset   (red, fast blink):"
+        " requested, then carried out at the next boot (white fade)")
     out(f"  >= {TIMING['cancel-ms'] / 1000:g} s   cancel")
     out("the reboot-command only prints; everything happens inside the temporary root.")
 
@@ -239,6 +316,12 @@ def interactive(sim):
 
     banner(out, sim.tmp)
     out("SPACE presses / releases the button, q quits.\n")
+
+    def tick():
+        sim.poll_led()
+        sys.stdout.write(f"\r\033[K  LED {sim.dot()}   early boot: reset-failsafe running")
+        sys.stdout.flush()
+
     try:
         tty.setcbreak(fd)
         while True:
@@ -250,7 +333,7 @@ def interactive(sim):
                 if ch == b" ":
                     sim.button(not sim.down)
             sim.poll_led()
-            sim.handle_log(out)
+            sim.handle_log(out, tick)
             held = f"held {time.monotonic() - sim.down_at:4.1f} s" if sim.down else "released   "
             armed = WINDOW_TEXT.get(sim.armed, "-") if sim.down else "-"
             status = f"  LED {sim.dot()}   button {held}   armed: {armed}"
@@ -283,19 +366,19 @@ def scripted(sim, script):
                     break
                 time.sleep(0.05)
                 sim.poll_led()
-                sim.handle_log(out)
+                sim.handle_log(out, sim.poll_led)
             time.sleep(0.3)
         else:
             end = time.monotonic() + int(tok) / 1000
             while time.monotonic() < end:
                 time.sleep(0.02)
                 sim.poll_led()
-                sim.handle_log(out)
+                sim.handle_log(out, sim.poll_led)
         sim.poll_led()
-        sim.handle_log(out)
+        sim.handle_log(out, sim.poll_led)
     time.sleep(0.3)
     sim.poll_led()
-    sim.handle_log(out)
+    sim.handle_log(out, sim.poll_led)
     out("LED trace:")
     for line in (sim.tmp / "led").read_text().splitlines() if (sim.tmp / "led").exists() else []:
         out(f"  {line}")

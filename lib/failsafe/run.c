@@ -176,7 +176,10 @@ static int reset_child(struct rk_ctx *ctx) {
                 .yes = true,            /* holding the button through the fade is the confirmation */
                 .zeroize = true,
                 .resume = rk_factory_reset_pending(ctx),
-                .then = RK_POWER_NONE,  /* the parent powers off after the LED goes dark */
+                /* the parent powers off (or reboots) after the LED goes
+                 * dark, whatever a request's plan recorded */
+                .then = RK_POWER_NONE,
+                .then_set = true,
         };
         if (o.resume)
                 rk_notice(&ctx->log, "an interrupted factory reset is pending on %s: resuming it", ctx->root.path);

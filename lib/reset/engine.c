@@ -1212,7 +1212,9 @@ static int finish_complete(struct engine *e) {
         }
         RK_FAULT("engine:journal-removed");
         print_report(e, false, "done");
-        if (e->o->then != RK_POWER_NONE)
+        /* --then (or a caller that powers the machine itself) overrides
+         * what the plan recorded */
+        if (e->o->then_set || e->o->then != RK_POWER_NONE)
                 then = e->o->then;
         return power(e, then) < 0 ? RK_EXIT_FAILURE : RK_EXIT_OK;
 }
@@ -1429,7 +1431,8 @@ static int do_reset(struct engine *e) {
                 return RK_EXIT_REFUSED;
         if (!resuming && when == RK_RESET_AT_BOOT)
                 return record_request(e);
-        if (e->j.requested)
+        bool was_requested = e->j.requested;
+        if (was_requested)
                 rk_notice(e->log, "carrying out the factory reset requested on %s (by %s)", ctx->root.path,
                           e->j.trigger ? e->j.trigger : "command line");
         e->j.requested = false;
@@ -1443,9 +1446,9 @@ static int do_reset(struct engine *e) {
                         ctx->cfg.reset_log, strerror(-r));
         e->j.attempts = resuming ? e->j.attempts + 1 : 1;
         e->j.failed_state = false;
-        rk_info(e->log, "factory reset %s on %s (attempt %u of %u; %zu entries%s, then %s)",
-                resuming ? "resumed" : "started", ctx->root.path, e->j.attempts, RK_JOURNAL_MAX_ATTEMPTS,
-                e->j.plan.n, e->j.zeroize ? "" : ", no zeroize", e->j.then);
+        rk_info(e->log, "factory reset %s on %s (attempt %u of %u; %zu entries%s)",
+                resuming && !was_requested ? "resumed" : "started", ctx->root.path, e->j.attempts,
+                RK_JOURNAL_MAX_ATTEMPTS, e->j.plan.n, e->j.zeroize ? "" : ", no zeroize");
 
         /* The journal is on the disk before the first file goes; a retry
          * is counted there before it starts, or it does not start (one
@@ -1568,7 +1571,10 @@ static void status_request(const struct rk_journal *j, json_object *o, FILE *out
 }
 
 static void status_journal(struct rk_ctx *ctx, struct rk_journal *j, json_object *o, FILE *out) {
-        if (j->requested && !reset_running(ctx)) {
+        /* requested: nothing has started, even while the requester still
+         * holds the lock (it is rebooting the machine); the reset that
+         * takes it over saves the journal as in progress first */
+        if (j->requested) {
                 status_request(j, o, out);
                 return;
         }

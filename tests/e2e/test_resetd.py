@@ -581,3 +581,27 @@ def test_simulator_scripted():
     # the temporary appliance is gone afterwards
     tmp = re.search(r"demo appliance in (\S+)/root", out).group(1)
     assert not Path(tmp).exists()
+
+
+def test_simulator_two_phase_factory_reset():
+    """The factory window records a request (red, solid) and "reboots";
+    the demo's boot runs the real reset-failsafe on the demo root, which
+    carries the reset out with the white fade; resetd comes back up."""
+    src = Path(__file__).resolve().parents[2]
+    p = subprocess.run(["/usr/bin/python3", str(src / "scripts/demo-sim.py"), "--build", str(BUILD),
+                        "--script", "down 5400 up settle"],
+                       capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stdout + p.stderr
+    out = p.stdout
+    request, boot = out.split("--- the appliance reboots", 1)
+    assert "factory reset requested on" in request and "by button" in request, out
+    assert "the request is recorded; nothing else changed yet" in request, out
+    assert "+ created  /var/lib/resetkit/factory-reset.journal" in request, out
+    assert "removed  /etc/ssh/ssh_host_ed25519_key" not in request, out
+    assert "reset-failsafe: carrying out the factory reset requested" in boot, out
+    assert "- removed  /etc/ssh/ssh_host_ed25519_key" in boot, out
+    assert "resetctl status: factory reset complete" in boot, out
+    assert "the appliance is up again" in boot and boot.count("resetd: ready") == 1, out
+    led = out.split("LED trace:", 1)[1]
+    assert "solid 255,0,0" in led and "fade-out 255,255,255 2000" in led, led
+    assert led.index("solid 255,0,0") < led.index("fade-out 255,255,255")
