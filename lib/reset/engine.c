@@ -16,6 +16,7 @@
 #include "fault.h"
 #include "fsutil.h"
 #include "glob.h"
+#include "erase.h"
 #include "held.h"
 #include "journal.h"
 #include "manifest.h"
@@ -453,7 +454,7 @@ static int plan_zero_partition(struct engine *e, const struct rk_mf_entry *en, j
         rk_progress_start(&e->bar, STDERR_FILENO, e->o->progress, label, e->j.offset, sl->size, rk_now_ns());
         /* "verified" only after reading back what the device holds now: a
          * failed read-back zeroes the slot again from its start */
-        r = rk_zero_device_verified(fd, e->j.offset, 0, ctx->cfg.verify, rk_now_ns(), &ops, &st, err, sizeof err);
+        r = rk_erase_device_verified(fd, e->j.offset, ctx->cfg.verify, rk_now_ns(), &ops, &st, err, sizeof err);
         rk_progress_end(&e->bar, rk_now_ns());
         rk_zero_describe(&st, sl->resolved ? sl->resolved : sl->config, line, sizeof line);
         rk_slots_done(&slots);
@@ -461,6 +462,9 @@ static int plan_zero_partition(struct engine *e, const struct rk_mf_entry *en, j
                 return rk_log_errno(e->log, r, "zero-partition: %s; %s", err, line);
         rk_info(e->log, "zero-partition: %s", line);
         json_object_object_add(item, "zeroed-bytes", json_object_new_int64((int64_t) st.written));
+        json_object_object_add(item, "method", json_object_new_string(rk_zero_method_name(st.method)));
+        if (st.erase != RK_ZERO_NONE)
+                json_object_object_add(item, "device-erase", json_object_new_string(rk_zero_method_name(st.erase)));
         free(e->j.offset_target);       /* the step is done: no offset to tie */
         e->j.offset_target = NULL;
         return 0;

@@ -29,6 +29,9 @@ const char *rk_zero_method_name(enum rk_zero_method m) {
         case RK_ZERO_BLKZEROOUT: return "BLKZEROOUT";
         case RK_ZERO_DIRECT: return "O_DIRECT zero writes";
         case RK_ZERO_BUFFERED: return "buffered zero writes + fdatasync";
+        case RK_ZERO_NVME_FORMAT: return "NVMe Format NVM (user data erase)";
+        case RK_ZERO_NVME_CRYPTO: return "NVMe Format NVM (cryptographic erase)";
+        case RK_ZERO_SECDISCARD: return "BLKSECDISCARD (secure erase)";
         default: return "none";
         }
 }
@@ -1212,10 +1215,27 @@ static const char *method_text(enum rk_zero_method m, bool is_block, bool hw) {
 }
 
 void rk_zero_describe(const struct rk_zero_stats *st, const char *what, char *buf, size_t len) {
-        char v[256], again[192], claim[192];
+        char v[256], again[192], claim[256];
         describe_verify(&st->verify, v, sizeof v);
         describe_repass(st->repasses, "re-zeroed", " from offset 0", &st->first_failure, again, sizeof again);
-        if (verified(&st->verify))
+        if (st->erase != RK_ZERO_NONE && st->method == st->erase) {
+                /* the device erased itself and the read-back found zeros */
+                if (verified(&st->verify))
+                        snprintf(claim, sizeof claim,
+                                 "The device's own erase is NIST SP 800-88 Purge, remapped blocks included; "
+                                 "the read-back found its addressable blocks zero");
+                else
+                        snprintf(claim, sizeof claim, "No sanitization claim: the read-back after the erase did not pass");
+                snprintf(buf, len, "erased %s: %llu bytes in %.2f s, method %s (%s); %s. %s", what,
+                         (unsigned long long) st->size, (double) st->nsec / 1e9, rk_zero_method_name(st->erase),
+                         st->erase_note, v, claim);
+                return;
+        }
+        if (st->erase != RK_ZERO_NONE && verified(&st->verify))
+                snprintf(claim, sizeof claim,
+                         "The device's own erase (%s) ran first (SP 800-88 Purge where the device implements it "
+                         "fully); the zero pass after it is verified Clear", rk_zero_method_name(st->erase));
+        else if (verified(&st->verify))
                 snprintf(claim, sizeof claim,
                          "One verified zero pass is NIST SP 800-88 Clear for the %s's addressable blocks; "
                          "on flash it cannot reach blocks the drive has remapped",
@@ -1223,10 +1243,11 @@ void rk_zero_describe(const struct rk_zero_stats *st, const char *what, char *bu
         else
                 snprintf(claim, sizeof claim, "No sanitization claim: no read-back of the zeros passed");
         snprintf(buf, len,
-                 "zeroed %s: %llu bytes (%llu this run, from offset %llu) in %.2f s, %.1f MiB/s, method %s%s; %s. %s",
+                 "zeroed %s: %llu bytes (%llu this run, from offset %llu) in %.2f s, %.1f MiB/s, method %s%s%s%s%s; %s. %s",
                  what, (unsigned long long) st->size, (unsigned long long) st->written,
                  (unsigned long long) st->start, (double) st->nsec / 1e9, mib_s(st->written, st->nsec),
-                 method_text(st->method, st->is_block, st->hw_zeroes), again, v, claim);
+                 method_text(st->method, st->is_block, st->hw_zeroes), st->erase_note[0] ? " (" : "",
+                 st->erase_note, st->erase_note[0] ? ")" : "", again, v, claim);
 }
 
 void rk_fill_describe(const struct rk_fill_stats *st, const char *what, char *buf, size_t len) {

@@ -27,6 +27,10 @@ enum rk_zero_method {
         RK_ZERO_BLKZEROOUT,
         RK_ZERO_DIRECT,         /* aligned O_DIRECT zero writes */
         RK_ZERO_BUFFERED,       /* buffered zero writes + fdatasync */
+        /* the device's own erase (erase.c), SP 800-88 Purge */
+        RK_ZERO_NVME_FORMAT,    /* NVMe Format NVM, user data erase (SES 1) */
+        RK_ZERO_NVME_CRYPTO,    /* NVMe Format NVM, cryptographic erase (SES 2) */
+        RK_ZERO_SECDISCARD,     /* BLKSECDISCARD: the device's secure erase */
 };
 const char *rk_zero_method_name(enum rk_zero_method m);
 
@@ -147,6 +151,10 @@ struct rk_zero_stats {
         unsigned repasses;              /* passes from 0 after a failed read-back */
         struct rk_verify_result first_failure;  /* the read-back that caused the first one */
         struct rk_verify_result verify; /* the last read-back */
+        /* erase.c: the device's own erase that ran before (RK_ZERO_NONE:
+         * none), and what chose it or why none could run */
+        enum rk_zero_method erase;
+        char erase_note[384];
 };
 
 /* Size of what fd is: block device (BLKGETSIZE64) or regular file. */
