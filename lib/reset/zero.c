@@ -8,6 +8,7 @@
 #include <linux/loop.h>
 #include <linux/magic.h>
 #include <linux/types.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -407,6 +408,110 @@ static int check_region(int fd, uint8_t *buf, uint64_t off, uint64_t len, struct
         return 0;
 }
 
+/* The read-back runs several reads at once: a sample is a thousand small
+ * reads, each waiting for the device, and a device serves many at a time
+ * (queue depth) at little more cost than one.  Places are handed out in
+ * order under a lock, where the fault point and the progress call stay, so
+ * both see exactly the sequence a single reader would. */
+#define VERIFY_READERS_SAMPLE 8
+#define VERIFY_READERS_FULL 2           /* IO_BUF each: large reads need no depth */
+
+struct verify_job {
+        int fd;
+        const struct rk_verify_plan *plan;
+        uint64_t aligned_end;
+        rk_progress_fn progress;
+        void *userdata;
+        pthread_mutex_t lock;
+        uint64_t next;                  /* the next place to hand out */
+        int r;                          /* the first failure, by place order */
+        uint64_t failed_place;
+        struct rk_verify_result *res;
+        char *err;
+        size_t errlen;
+};
+
+struct verify_reader {
+        struct verify_job *job;
+        uint8_t *buf;
+        pthread_t thread;
+        bool started;
+};
+
+/* Under the lock: the next place to read, false when done or failed. */
+static bool verify_take(struct verify_job *j, uint64_t *i) {
+        if (j->r < 0 || j->next >= j->plan->n_places)
+                return false;
+        *i = j->next++;
+        RK_FAULT("zero:verify");
+        return true;
+}
+
+static void *verify_reader_run(void *arg) {
+        struct verify_reader *rd = arg;
+        struct verify_job *j = rd->job;
+        uint64_t i;
+        pthread_mutex_lock(&j->lock);
+        while (verify_take(j, &i)) {
+                pthread_mutex_unlock(&j->lock);
+                uint64_t off, len;
+                rk_verify_plan_place(j->plan, i, &off, &len);
+                /* the unaligned tail of a file: read without O_DIRECT later */
+                if (off + len > j->aligned_end)
+                        len = off < j->aligned_end ? j->aligned_end - off : 0;
+                struct rk_verify_result one = {};
+                char err[256] = "";
+                int r = len > 0 ? check_region(j->fd, rd->buf, off, len, &one, err, sizeof err) : 0;
+                pthread_mutex_lock(&j->lock);
+                j->res->bytes += one.bytes;
+                j->res->places += one.places;
+                /* several readers may fail: the earliest place is the one told */
+                if (r < 0 && (j->r >= 0 || i < j->failed_place)) {
+                        j->r = r;
+                        j->failed_place = i;
+                        j->res->nonzero = one.nonzero;
+                        j->res->nonzero_offset = one.nonzero_offset;
+                        snprintf(j->err, j->errlen, "%s", err);
+                }
+                if (j->progress)
+                        j->progress(j->userdata, j->res->bytes, j->plan->bytes);
+        }
+        pthread_mutex_unlock(&j->lock);
+        return NULL;
+}
+
+static int verify_places(struct verify_job *j) {
+        unsigned n = j->plan->full ? VERIFY_READERS_FULL : VERIFY_READERS_SAMPLE;
+        size_t buflen = j->plan->place_len < IO_BUF ? j->plan->place_len : IO_BUF;
+        struct verify_reader rd[VERIFY_READERS_SAMPLE] = {};
+        if (n > j->plan->n_places)
+                n = j->plan->n_places ? (unsigned) j->plan->n_places : 1;
+        unsigned started = 0;
+        for (unsigned k = 0; k < n; k++) {
+                rd[k].job = j;
+                rd[k].buf = alloc_zero_buf(buflen);
+                if (!rd[k].buf)
+                        break;
+                /* the first reader is this thread: no thread is ever needed */
+                if (k > 0 && pthread_create(&rd[k].thread, NULL, verify_reader_run, &rd[k]) != 0) {
+                        munmap(rd[k].buf, buflen);
+                        rd[k].buf = NULL;
+                        break;
+                }
+                rd[k].started = k > 0;
+                started++;
+        }
+        if (!rd[0].buf)
+                return -ENOMEM;
+        verify_reader_run(&rd[0]);
+        for (unsigned k = 0; k < started; k++) {
+                if (rd[k].started)
+                        pthread_join(rd[k].thread, NULL);
+                munmap(rd[k].buf, buflen);
+        }
+        return j->r;
+}
+
 int rk_zero_verify(int fd, uint64_t size, enum rk_verify mode, uint64_t seed,
                    rk_progress_fn progress, void *userdata,
                    struct rk_verify_result *res, char *err, size_t errlen) {
@@ -430,35 +535,28 @@ int rk_zero_verify(int fd, uint64_t size, enum rk_verify mode, uint64_t seed,
                 (void) fdatasync(fd);
                 (void) posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
         }
-        uint8_t *buf = alloc_zero_buf(IO_BUF);
-        if (!buf) {
-                (void) set_direct(fd, false);
-                return -ENOMEM;
-        }
 
         struct rk_verify_plan plan;
         rk_verify_plan_init(&plan, size, align, mode, seed);
         res->full = plan.full;
         uint64_t aligned_end = size / align * align;
-        for (uint64_t i = 0; i < plan.n_places && r >= 0; i++) {
-                uint64_t off, len;
-                rk_verify_plan_place(&plan, i, &off, &len);
-                RK_FAULT("zero:verify");
-                /* the unaligned tail of a file: read without O_DIRECT below */
-                if (off + len > aligned_end)
-                        len = off < aligned_end ? aligned_end - off : 0;
-                if (len > 0)
-                        r = check_region(fd, buf, off, len, res, err, errlen);
-                if (progress)
-                        progress(userdata, res->bytes, plan.bytes);
-        }
+        struct verify_job job = {
+                .fd = fd, .plan = &plan, .aligned_end = aligned_end, .progress = progress, .userdata = userdata,
+                .lock = PTHREAD_MUTEX_INITIALIZER, .res = res, .err = err, .errlen = errlen,
+        };
+        r = verify_places(&job);
         if (r >= 0 && aligned_end < size) {
-                (void) set_direct(fd, false);
-                (void) posix_fadvise(fd, (off_t) aligned_end, 0, POSIX_FADV_DONTNEED);
-                r = check_region(fd, buf, aligned_end, size - aligned_end, res, err, errlen);
+                uint8_t *buf = alloc_zero_buf(IO_BUF);
+                if (!buf)
+                        r = -ENOMEM;
+                else {
+                        (void) set_direct(fd, false);
+                        (void) posix_fadvise(fd, (off_t) aligned_end, 0, POSIX_FADV_DONTNEED);
+                        r = check_region(fd, buf, aligned_end, size - aligned_end, res, err, errlen);
+                        munmap(buf, IO_BUF);
+                }
         }
         (void) set_direct(fd, false);
-        munmap(buf, IO_BUF);
         res->nsec = rk_now_ns() - t0;
         res->done = r >= 0;
         if (r < 0 && !res->nonzero)
