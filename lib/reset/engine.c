@@ -1526,26 +1526,14 @@ static bool reset_running(struct rk_ctx *ctx) {
  * (an empty list says none were found), in the text (out) only when there
  * are some.  Either may be NULL. */
 static void status_unreached(const struct rk_unreached *v, size_t n, json_object *o, FILE *out) {
-        json_object *arr = o ? json_object_new_array() : NULL;
-        for (size_t i = 0; i < n; i++) {
-                if (arr) {
-                        json_object *u = json_object_new_object();
-                        json_object_object_add(u, "filesystem", json_object_new_string(v[i].where));
-                        json_object_object_add(u, "path", json_object_new_string(v[i].path));
-                        json_object_object_add(u, "bytes", json_object_new_int64((int64_t) v[i].bytes));
-                        json_object_object_add(u, "pid", json_object_new_int(v[i].pid));
-                        json_object_object_add(u, "process", json_object_new_string(v[i].process));
-                        json_object_array_add(arr, u);
-                }
-                if (out) {
-                        char b[32];
-                        rk_format_bytes(v[i].bytes, b, sizeof b);
-                        fprintf(out, "  NOT reached by zero-free-space %s: %s (%s), deleted but held open by pid %d (%s)\n",
-                                v[i].where, v[i].path, b, v[i].pid, v[i].process);
-                }
-        }
         if (o)
-                json_object_object_add(o, "not_reached", arr);
+                json_object_object_add(o, "not_reached", rk_unreached_json(v, n, "filesystem"));
+        for (size_t i = 0; out && i < n; i++) {
+                char b[32];
+                rk_format_bytes(v[i].bytes, b, sizeof b);
+                fprintf(out, "  NOT reached by zero-free-space %s: %s (%s), deleted but held open by pid %d (%s)\n",
+                        v[i].where, v[i].path, b, v[i].pid, v[i].process);
+        }
 }
 
 static json_object *entry_json(const struct rk_journal *j, size_t i) {

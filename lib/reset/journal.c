@@ -114,26 +114,33 @@ static json_object *entry_to_json(const struct rk_mf_entry *e) {
 
 /* The attempts block: its own keys, so older journals (without it) still
  * parse as one attempt with nothing failed. */
+json_object *rk_unreached_json(const struct rk_unreached *v, size_t n, const char *where_key) {
+        json_object *arr = json_object_new_array();
+        for (size_t i = 0; arr && i < n; i++) {
+                json_object *u = json_object_new_object();
+                if (!u || json_object_array_add(arr, u) < 0) {
+                        json_object_put(u);
+                        json_object_put(arr);
+                        return NULL;
+                }
+                json_object_object_add(u, where_key, json_object_new_string(v[i].where));
+                json_object_object_add(u, "path", json_object_new_string(v[i].path));
+                json_object_object_add(u, "bytes", json_object_new_int64((int64_t) v[i].bytes));
+                json_object_object_add(u, "pid", json_object_new_int(v[i].pid));
+                json_object_object_add(u, "process", json_object_new_string(v[i].process));
+        }
+        return arr;
+}
+
 /* "not-reached": [ {where, path, bytes, pid, process}, ... ], only when
  * there is one. */
 static int unreached_to_json(const struct rk_unreached *v, size_t n, json_object *o) {
         if (n == 0)
                 return 0;
-        json_object *arr = json_object_new_array();
+        json_object *arr = rk_unreached_json(v, n, "where");
         if (!arr)
                 return -ENOMEM;
         json_object_object_add(o, "not-reached", arr);
-        for (size_t i = 0; i < n; i++) {
-                json_object *u = json_object_new_object();
-                if (!u)
-                        return -ENOMEM;
-                json_object_object_add(u, "where", json_object_new_string(v[i].where));
-                json_object_object_add(u, "path", json_object_new_string(v[i].path));
-                json_object_object_add(u, "bytes", json_object_new_int64((int64_t) v[i].bytes));
-                json_object_object_add(u, "pid", json_object_new_int(v[i].pid));
-                json_object_object_add(u, "process", json_object_new_string(v[i].process));
-                json_object_array_add(arr, u);
-        }
         return 0;
 }
 

@@ -33,6 +33,10 @@ struct rk_unreached {
 int rk_unreached_add(struct rk_unreached **v, size_t *n, const struct rk_unreached *u);
 void rk_unreached_drop(struct rk_unreached *v, size_t *n, const char *where);
 void rk_unreached_free(struct rk_unreached *v, size_t n);
+/* A JSON array of them, the entry's path under where_key (the journal's
+ * "where", the status's "filesystem"); NULL on ENOMEM. */
+struct json_object;
+struct json_object *rk_unreached_json(const struct rk_unreached *v, size_t n, const char *where_key);
 
 struct rk_journal {
         /* the plan, frozen at the start */

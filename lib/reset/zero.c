@@ -1031,26 +1031,34 @@ static void fill_progress(struct fill_ctx *c) {
 
 /* Write zeros at the end of fd until ENOSPC, halving the write size down
  * to `min`.  Returns bytes written or -errno. */
+/* Near the end of the free space, size a write (or a reservation) to what
+ * statfs says is free, in whole units: each ENOSPC costs ext4 a journal
+ * commit (it retries the allocation after one), so halving blindly stalls.
+ * Returns len, cut down to that; 0 when statfs says full, which turns
+ * *guided off: the caller probes by halving from then on. */
+static uint64_t free_guided(int fd, uint64_t len, uint64_t unit, bool *guided) {
+        struct statvfs sv;
+        if (!*guided || fstatvfs(fd, &sv) < 0)
+                return len;
+        uint64_t avail = (uint64_t) sv.f_bfree * sv.f_frsize / unit * unit;
+        if (avail < len)
+                len = avail;
+        if (len < unit) {
+                *guided = false;
+                return 0;
+        }
+        return len;
+}
+
 static int64_t fill_until_full(int fd, const uint8_t *zbuf, uint64_t max, uint64_t min, uint64_t *pos,
                                struct fill_ctx *c) {
         uint64_t size = max, start = *pos;
         bool guided = true;
         while (size >= min) {
                 RK_FAULT("zero:fill");
-                /* Near the end, size the write to what statfs says is free:
-                 * each ENOSPC costs ext4 a journal commit (it retries the
-                 * allocation after one), so halving blindly stalls. */
-                uint64_t len = size;
-                struct statvfs sv;
-                if (guided && fstatvfs(fd, &sv) == 0) {
-                        uint64_t avail = (uint64_t) sv.f_bfree * sv.f_frsize / min * min;
-                        if (avail < len)
-                                len = avail;
-                        if (len < min) {
-                                guided = false; /* statfs says full: probe by halving */
-                                continue;
-                        }
-                }
+                uint64_t len = free_guided(fd, size, min, &guided);
+                if (len == 0)
+                        continue;
                 ssize_t w = z_pwrite(fd, zbuf, len, *pos);
                 if (w < 0 && errno == EINTR)
                         continue;
@@ -1101,17 +1109,9 @@ static uint64_t fill_reserve(int fd, uint64_t bsize) {
         uint64_t got = 0, step = FILL_RESERVE_STEP;
         bool guided = true;
         while (step >= bsize) {
-                uint64_t len = step;
-                struct statvfs sv;
-                if (guided && fstatvfs(fd, &sv) == 0) {
-                        uint64_t avail = (uint64_t) sv.f_bfree * sv.f_frsize / bsize * bsize;
-                        if (avail < len)
-                                len = avail;
-                        if (len < bsize) {
-                                guided = false;
-                                continue;
-                        }
-                }
+                uint64_t len = free_guided(fd, step, bsize, &guided);
+                if (len == 0)
+                        continue;
                 if (fallocate(fd, 0, (off_t) got, (off_t) len) == 0) {
                         got += len;
                         continue;
@@ -1140,16 +1140,12 @@ static int fill_reserved(int fd, const uint8_t *zbuf, uint64_t max, uint64_t end
         while (*pos < end) {
                 RK_FAULT("zero:fill");
                 uint64_t len = end - *pos < max ? end - *pos : max;
-                ssize_t w = z_pwrite(fd, zbuf, len, *pos);
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w < 0)
-                        return -errno;
-                if (w == 0)
-                        return -EIO;
-                *pos += (uint64_t) w;
+                int r = write_zeros(fd, zbuf, *pos, len);
+                if (r < 0)
+                        return r;
+                *pos += len;
                 pthread_mutex_lock(&job->lock);
-                c->st->bytes += (uint64_t) w;
+                c->st->bytes += len;
                 fill_progress(c);
                 job->limit = *pos;
                 bool failed = job->r < 0;

@@ -174,23 +174,35 @@ def test_factory_window_on_a_system_with_an_early_boot_program_requests(tmp_path
     assert '"complete"' in st.stdout, st.stdout
 
 
+def at_boot_tree(tmp_path, early_boot):
+    """resetd on a tree with [reset] when = at-boot, a secret its manifest
+    removes, and (early_boot) reset-failsafe's unit enabled."""
+    d = Resetd(tmp_path, timing=ACTION_TIMING, extra_conf="[reset]\nwhen = at-boot\n")
+    if early_boot:
+        unit = d.root / "etc/systemd/system/sysinit.target.wants/reset-failsafe.service"
+        unit.parent.mkdir(parents=True)
+        unit.symlink_to("/lib/systemd/system/reset-failsafe.service")
+    manifest = d.root / "etc/resetkit/factory-reset.d/test.conf"
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest.write_text("remove /etc/secret\n")
+    (d.root / "etc/secret").write_text("secret\n")
+    return d
+
+
+def press_factory(d):
+    d.press(HOLD["factory-reset"])
+    d.wait_log(r"action factory-reset (done|failed)", timeout=60)
+
+
 def test_factory_window_with_when_at_boot_requests_under_root(tmp_path):
     """`[reset] when = at-boot` makes the factory window request under
     --root too (the simulator's two-phase flow): the press taken (red,
     solid), the request recorded by the button, the reboot-command run,
     and nothing removed: the early-boot program does that at the next
     boot."""
-    d = Resetd(tmp_path, timing=ACTION_TIMING, extra_conf="[reset]\nwhen = at-boot\n")
-    unit = d.root / "etc/systemd/system/sysinit.target.wants/reset-failsafe.service"
-    unit.parent.mkdir(parents=True)
-    unit.symlink_to("/lib/systemd/system/reset-failsafe.service")
-    manifest = d.root / "etc/resetkit/factory-reset.d/test.conf"
-    manifest.parent.mkdir(parents=True, exist_ok=True)
-    manifest.write_text("remove /etc/secret\n")
-    (d.root / "etc/secret").write_text("secret\n")
+    d = at_boot_tree(tmp_path, early_boot=True)
     with d:
-        d.press(HOLD["factory-reset"])
-        d.wait_log(r"action factory-reset (done|failed)", timeout=60)
+        press_factory(d)
         assert "action factory-reset done" in d.log(), d.log()
         assert [(p, c) for _, p, c, _ in d.led_lines()][:4] == \
             [("solid", GREEN), ("blink", AMBER), ("blink", RED), ("solid", RED)]
@@ -204,14 +216,9 @@ def test_factory_window_with_when_at_boot_requests_under_root(tmp_path):
 def test_factory_window_with_when_at_boot_and_no_early_boot_program_refuses(tmp_path):
     """Asked to request where nothing would carry it out: the action fails
     with the reason, nothing changes, no reboot."""
-    d = Resetd(tmp_path, timing=ACTION_TIMING, extra_conf="[reset]\nwhen = at-boot\n")
-    manifest = d.root / "etc/resetkit/factory-reset.d/test.conf"
-    manifest.parent.mkdir(parents=True, exist_ok=True)
-    manifest.write_text("remove /etc/secret\n")
-    (d.root / "etc/secret").write_text("secret\n")
+    d = at_boot_tree(tmp_path, early_boot=False)
     with d:
-        d.press(HOLD["factory-reset"])
-        d.wait_log(r"action factory-reset (done|failed)", timeout=60)
+        press_factory(d)
         assert "action factory-reset failed" in d.log(), d.log()
         assert "[reset] when = at-boot: nothing would carry the request out" in d.log(), d.log()
     assert (d.root / "etc/secret").exists()

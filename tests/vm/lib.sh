@@ -290,3 +290,17 @@ fingerprint() {
         "$RESETCTL" --root "$1" config list 2>&1 | awk 'NR > 1 { print $1, $4, $5 }'
         "$RESETCTL" --root "$1" config show 2>&1
 }
+
+# at_boot_tree DIR: a small appliance root whose early-boot program is
+# installed (its initramfs-tools hook), an empty resetd.conf, a factory
+# configuration and a manifest: the secrets in /var/lib/secret and the logs
+# go, the factory configuration comes back, the free space is zeroed
+at_boot_tree() {
+        mkdir -p "$1/etc/resetkit" "$1/usr/lib/resetkit/factory-reset.d" "$1/var/lib/secret" "$1/var/log" \
+                "$1/usr/share/initramfs-tools/hooks"
+        echo '{"doc": "factory"}' >"$1/usr/lib/resetkit/factory-config.json"
+        : >"$1/etc/resetkit/resetd.conf"
+        printf 'remove /var/lib/secret/*\nempty /var/log\nfactory-config -\nzero-free-space /\n' \
+                >"$1/usr/lib/resetkit/factory-reset.d/vm.conf"
+        cp "$RK_VM_SRC/data/initramfs-tools/hooks/resetkit" "$1/usr/share/initramfs-tools/hooks/"
+}

@@ -27,13 +27,7 @@ mkdir -p $F $C
 MARK="RKVM-CUT-SECRET-""7d42b9e1"
 
 appliance() {   # appliance DIR: a small appliance root and a request
-        mkdir -p "$1/etc/resetkit" "$1/usr/lib/resetkit/factory-reset.d" "$1/var/lib/secret" "$1/var/log"
-        echo '{"doc": "factory"}' >"$1/usr/lib/resetkit/factory-config.json"
-        : >"$1/etc/resetkit/resetd.conf"
-        printf 'remove /var/lib/secret/*\nempty /var/log\nfactory-config -\nzero-free-space /\n' \
-                >"$1/usr/lib/resetkit/factory-reset.d/vm.conf"
-        mkdir -p "$1/usr/share/initramfs-tools/hooks"
-        cp "$RK_VM_SRC/data/initramfs-tools/hooks/resetkit" "$1/usr/share/initramfs-tools/hooks/"
+        at_boot_tree "$1"
         # 2 MiB of secret: its blocks are free once removed, and the fill
         # must reach them
         awk -v m="$MARK" 'BEGIN { for (i = 0; i < 32768; i++) printf "%s %040d\n", m, i }' \

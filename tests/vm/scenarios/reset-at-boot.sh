@@ -38,14 +38,7 @@ mkdir -p $R $L
 MARK="RKVM-HELD-LOG-""5c1e0a93"
 
 appliance() {   # appliance DIR: a small appliance root with the held log
-        mkdir -p "$1/etc/resetkit" "$1/usr/lib/resetkit/factory-reset.d" "$1/var/lib/secret" "$1/var/log"
-        echo '{"doc": "factory"}' >"$1/usr/lib/resetkit/factory-config.json"
-        : >"$1/etc/resetkit/resetd.conf"
-        printf 'remove /var/lib/secret/*\nempty /var/log\nfactory-config -\nzero-free-space /\n' \
-                >"$1/usr/lib/resetkit/factory-reset.d/vm.conf"
-        # the early-boot program is installed (its initramfs-tools hook)
-        mkdir -p "$1/usr/share/initramfs-tools/hooks"
-        cp "$RK_VM_SRC/data/initramfs-tools/hooks/resetkit" "$1/usr/share/initramfs-tools/hooks/"
+        at_boot_tree "$1"
         echo "private key" >"$1/var/lib/secret/key"
         # 4 MiB of marker lines, in a file a process keeps open
         awk -v m="$MARK" 'BEGIN { for (i = 0; i < 65536; i++) printf "%s %058d\n", m, i }' \
