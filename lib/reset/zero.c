@@ -412,26 +412,17 @@ static int check_region(int fd, uint8_t *buf, uint64_t off, uint64_t len, struct
  * reads, each waiting for the device, and a device serves many at a time
  * (queue depth) at little more cost than one.  Places are handed out in
  * order under a lock, where the fault point and the progress call stay, so
- * both see exactly the sequence a single reader would.
- *
- * The same readers can run beside the writing of a free-space fill
- * (`growing`): a place is handed out once the writer has passed it
- * (`limit`), so the read-back of the early regions overlaps the writing of
- * the later ones. */
+ * both see exactly the sequence a single reader would. */
 #define VERIFY_READERS_SAMPLE 8
 #define VERIFY_READERS_FULL 2           /* IO_BUF each: large reads need no depth */
 
 struct verify_job {
         int fd;
-        uint64_t base;                  /* the plan's offset 0 in the file */
         const struct rk_verify_plan *plan;
-        uint64_t aligned_end;           /* relative to base */
+        uint64_t aligned_end;
         rk_progress_fn progress;
         void *userdata;
         pthread_mutex_t lock;
-        pthread_cond_t more;            /* limit moved, or the writer is done */
-        bool growing;                   /* a writer is still below the plan's end */
-        uint64_t limit;                 /* while growing: written up to here (relative) */
         uint64_t next;                  /* the next place to hand out */
         int r;                          /* the first failure, by place order */
         uint64_t failed_place;
@@ -443,32 +434,17 @@ struct verify_job {
 struct verify_reader {
         struct verify_job *job;
         uint8_t *buf;
-        size_t buflen;
         pthread_t thread;
         bool started;
 };
 
-/* The part of place i that is read with O_DIRECT (the unaligned tail of a
- * file is read without it at the end). */
-static void verify_place(const struct verify_job *j, uint64_t i, uint64_t *off, uint64_t *len) {
-        rk_verify_plan_place(j->plan, i, off, len);
-        if (*off + *len > j->aligned_end)
-                *len = *off < j->aligned_end ? j->aligned_end - *off : 0;
-}
-
 /* Under the lock: the next place to read, false when done or failed. */
 static bool verify_take(struct verify_job *j, uint64_t *i) {
-        while (j->r >= 0 && j->next < j->plan->n_places) {
-                uint64_t off, len;
-                verify_place(j, j->next, &off, &len);
-                if (!j->growing || off + len <= j->limit) {
-                        *i = j->next++;
-                        RK_FAULT("zero:verify");
-                        return true;
-                }
-                pthread_cond_wait(&j->more, &j->lock);
-        }
-        return false;
+        if (j->r < 0 || j->next >= j->plan->n_places)
+                return false;
+        *i = j->next++;
+        RK_FAULT("zero:verify");
+        return true;
 }
 
 static void *verify_reader_run(void *arg) {
@@ -479,10 +455,13 @@ static void *verify_reader_run(void *arg) {
         while (verify_take(j, &i)) {
                 pthread_mutex_unlock(&j->lock);
                 uint64_t off, len;
-                verify_place(j, i, &off, &len);
+                rk_verify_plan_place(j->plan, i, &off, &len);
+                /* the unaligned tail of a file: read without O_DIRECT later */
+                if (off + len > j->aligned_end)
+                        len = off < j->aligned_end ? j->aligned_end - off : 0;
                 struct rk_verify_result one = {};
                 char err[256] = "";
-                int r = len > 0 ? check_region(j->fd, rd->buf, j->base + off, len, &one, err, sizeof err) : 0;
+                int r = len > 0 ? check_region(j->fd, rd->buf, off, len, &one, err, sizeof err) : 0;
                 pthread_mutex_lock(&j->lock);
                 j->res->bytes += one.bytes;
                 j->res->places += one.places;
@@ -501,59 +480,41 @@ static void *verify_reader_run(void *arg) {
         return NULL;
 }
 
-struct verify_pool {
-        struct verify_reader rd[VERIFY_READERS_SAMPLE];
-        unsigned n;
-};
-
-/* Start the readers, `first` of them (0 or 1) left for the caller's own
- * thread; returns how many can run (0: out of memory). */
-static unsigned verify_pool_start(struct verify_pool *p, struct verify_job *j, unsigned first) {
+static int verify_places(struct verify_job *j) {
         unsigned n = j->plan->full ? VERIFY_READERS_FULL : VERIFY_READERS_SAMPLE;
         size_t buflen = j->plan->place_len < IO_BUF ? j->plan->place_len : IO_BUF;
-        *p = (struct verify_pool) {};
+        struct verify_reader rd[VERIFY_READERS_SAMPLE] = {};
         if (n > j->plan->n_places)
                 n = j->plan->n_places ? (unsigned) j->plan->n_places : 1;
+        unsigned started = 0;
         for (unsigned k = 0; k < n; k++) {
-                struct verify_reader *rd = &p->rd[k];
-                *rd = (struct verify_reader) { .job = j, .buflen = buflen, .buf = alloc_zero_buf(buflen) };
-                if (!rd->buf)
+                rd[k].job = j;
+                rd[k].buf = alloc_zero_buf(buflen);
+                if (!rd[k].buf)
                         break;
-                if (k >= first && pthread_create(&rd->thread, NULL, verify_reader_run, rd) != 0) {
-                        munmap(rd->buf, buflen);
-                        rd->buf = NULL;
+                /* the first reader is this thread: no thread is ever needed */
+                if (k > 0 && pthread_create(&rd[k].thread, NULL, verify_reader_run, &rd[k]) != 0) {
+                        munmap(rd[k].buf, buflen);
+                        rd[k].buf = NULL;
                         break;
                 }
-                rd->started = k >= first;
-                p->n++;
+                rd[k].started = k > 0;
+                started++;
         }
-        return p->n;
-}
-
-static int verify_pool_finish(struct verify_pool *p, struct verify_job *j) {
-        for (unsigned k = 0; k < p->n; k++) {
-                if (p->rd[k].started)
-                        pthread_join(p->rd[k].thread, NULL);
-                munmap(p->rd[k].buf, p->rd[k].buflen);
+        if (!rd[0].buf)
+                return -ENOMEM;
+        verify_reader_run(&rd[0]);
+        for (unsigned k = 0; k < started; k++) {
+                if (rd[k].started)
+                        pthread_join(rd[k].thread, NULL);
+                munmap(rd[k].buf, buflen);
         }
-        p->n = 0;
         return j->r;
 }
 
-static int verify_places(struct verify_job *j) {
-        struct verify_pool p;
-        /* the first reader is this thread: no thread is ever needed */
-        if (verify_pool_start(&p, j, 1) == 0)
-                return -ENOMEM;
-        verify_reader_run(&p.rd[0]);
-        return verify_pool_finish(&p, j);
-}
-
-/* Read back [base, base + size) of fd per mode (rk_zero_verify() is base
- * 0; the fill reads the part after its overlapped read-back this way). */
-static int verify_range(int fd, uint64_t base, uint64_t size, enum rk_verify mode, uint64_t seed,
-                        rk_progress_fn progress, void *userdata,
-                        struct rk_verify_result *res, char *err, size_t errlen) {
+int rk_zero_verify(int fd, uint64_t size, enum rk_verify mode, uint64_t seed,
+                   rk_progress_fn progress, void *userdata,
+                   struct rk_verify_result *res, char *err, size_t errlen) {
         *res = (struct rk_verify_result) {};
         uint64_t t0 = rk_now_ns();
         bool is_block;
@@ -580,9 +541,8 @@ static int verify_range(int fd, uint64_t base, uint64_t size, enum rk_verify mod
         res->full = plan.full;
         uint64_t aligned_end = size / align * align;
         struct verify_job job = {
-                .fd = fd, .base = base, .plan = &plan, .aligned_end = aligned_end, .progress = progress,
-                .userdata = userdata, .lock = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER,
-                .res = res, .err = err, .errlen = errlen,
+                .fd = fd, .plan = &plan, .aligned_end = aligned_end, .progress = progress, .userdata = userdata,
+                .lock = PTHREAD_MUTEX_INITIALIZER, .res = res, .err = err, .errlen = errlen,
         };
         r = verify_places(&job);
         if (r >= 0 && aligned_end < size) {
@@ -591,8 +551,8 @@ static int verify_range(int fd, uint64_t base, uint64_t size, enum rk_verify mod
                         r = -ENOMEM;
                 else {
                         (void) set_direct(fd, false);
-                        (void) posix_fadvise(fd, (off_t) (base + aligned_end), 0, POSIX_FADV_DONTNEED);
-                        r = check_region(fd, buf, base + aligned_end, size - aligned_end, res, err, errlen);
+                        (void) posix_fadvise(fd, (off_t) aligned_end, 0, POSIX_FADV_DONTNEED);
+                        r = check_region(fd, buf, aligned_end, size - aligned_end, res, err, errlen);
                         munmap(buf, IO_BUF);
                 }
         }
@@ -602,12 +562,6 @@ static int verify_range(int fd, uint64_t base, uint64_t size, enum rk_verify mod
         if (r < 0 && !res->nonzero)
                 res->error = r;
         return r;
-}
-
-int rk_zero_verify(int fd, uint64_t size, enum rk_verify mode, uint64_t seed,
-                   rk_progress_fn progress, void *userdata,
-                   struct rk_verify_result *res, char *err, size_t errlen) {
-        return verify_range(fd, 0, size, mode, seed, progress, userdata, res, err, errlen);
 }
 
 /* ---- whole device or file ---- */
@@ -1031,34 +985,26 @@ static void fill_progress(struct fill_ctx *c) {
 
 /* Write zeros at the end of fd until ENOSPC, halving the write size down
  * to `min`.  Returns bytes written or -errno. */
-/* Near the end of the free space, size a write (or a reservation) to what
- * statfs says is free, in whole units: each ENOSPC costs ext4 a journal
- * commit (it retries the allocation after one), so halving blindly stalls.
- * Returns len, cut down to that; 0 when statfs says full, which turns
- * *guided off: the caller probes by halving from then on. */
-static uint64_t free_guided(int fd, uint64_t len, uint64_t unit, bool *guided) {
-        struct statvfs sv;
-        if (!*guided || fstatvfs(fd, &sv) < 0)
-                return len;
-        uint64_t avail = (uint64_t) sv.f_bfree * sv.f_frsize / unit * unit;
-        if (avail < len)
-                len = avail;
-        if (len < unit) {
-                *guided = false;
-                return 0;
-        }
-        return len;
-}
-
 static int64_t fill_until_full(int fd, const uint8_t *zbuf, uint64_t max, uint64_t min, uint64_t *pos,
                                struct fill_ctx *c) {
         uint64_t size = max, start = *pos;
         bool guided = true;
         while (size >= min) {
                 RK_FAULT("zero:fill");
-                uint64_t len = free_guided(fd, size, min, &guided);
-                if (len == 0)
-                        continue;
+                /* Near the end, size the write to what statfs says is free:
+                 * each ENOSPC costs ext4 a journal commit (it retries the
+                 * allocation after one), so halving blindly stalls. */
+                uint64_t len = size;
+                struct statvfs sv;
+                if (guided && fstatvfs(fd, &sv) == 0) {
+                        uint64_t avail = (uint64_t) sv.f_bfree * sv.f_frsize / min * min;
+                        if (avail < len)
+                                len = avail;
+                        if (len < min) {
+                                guided = false; /* statfs says full: probe by halving */
+                                continue;
+                        }
+                }
                 ssize_t w = z_pwrite(fd, zbuf, len, *pos);
                 if (w < 0 && errno == EINTR)
                         continue;
@@ -1085,151 +1031,19 @@ static int64_t fill_until_full(int fd, const uint8_t *zbuf, uint64_t max, uint64
         return (int64_t) (*pos - start);
 }
 
-/* The read-back of the main fill file's reserved part, running beside its
- * writing (see verify_job). */
-struct fill_early {
-        bool active;
-        uint64_t size;                  /* the reserved part: the plan's size */
-        struct rk_verify_plan plan;
-        struct rk_verify_result res;
-        struct verify_job job;
-        struct verify_pool pool;
-        char err[256];
-};
-
-#define FILL_RESERVE_STEP (1ULL << 30)
-
-/* Reserve the free space for the main fill file up front (fallocate), as
- * far as it goes: its size is then known before the first zero is
- * written, so its read-back can be planned and run while it is written;
- * and zero writes into reserved blocks are overwrites, which ext4 lets run
- * beside reads of the same file (an extending write holds the inode lock
- * exclusively).  Returns the bytes reserved (0: no fallocate here). */
-static uint64_t fill_reserve(int fd, uint64_t bsize) {
-        uint64_t got = 0, step = FILL_RESERVE_STEP;
-        bool guided = true;
-        while (step >= bsize) {
-                uint64_t len = free_guided(fd, step, bsize, &guided);
-                if (len == 0)
-                        continue;
-                if (fallocate(fd, 0, (off_t) got, (off_t) len) == 0) {
-                        got += len;
-                        continue;
-                }
-                if (errno == EINTR)
-                        continue;
-                if (errno != ENOSPC && errno != EDQUOT)
-                        break;
-                /* what a failed call did allocate is in the size */
-                struct stat st;
-                if (fstat(fd, &st) == 0 && (uint64_t) st.st_size > got)
-                        got = (uint64_t) st.st_size / bsize * bsize;
-                guided = false;
-                step = len / 2 / bsize * bsize;
-        }
-        return got;
-}
-
-/* Zeros over [*pos, end), which fill_reserve() reserved, telling the
- * readers after every write how far it got.  Stops early once the
- * read-back has failed: the pass is lost anyway.  (One writer: a second
- * one, measured on a loop device, gained nothing: the device, not the
- * submission, is the limit.) */
-static int fill_reserved(int fd, const uint8_t *zbuf, uint64_t max, uint64_t end, uint64_t *pos,
-                         struct fill_ctx *c, struct verify_job *job) {
-        while (*pos < end) {
-                RK_FAULT("zero:fill");
-                uint64_t len = end - *pos < max ? end - *pos : max;
-                int r = write_zeros(fd, zbuf, *pos, len);
-                if (r < 0)
-                        return r;
-                *pos += len;
-                pthread_mutex_lock(&job->lock);
-                c->st->bytes += len;
-                fill_progress(c);
-                job->limit = *pos;
-                bool failed = job->r < 0;
-                pthread_cond_broadcast(&job->more);
-                pthread_mutex_unlock(&job->lock);
-                if (failed)
-                        return 0;
-        }
-        return 0;
-}
-
-/* The writer is done (or gave up): the readers read what is left. */
-static void fill_early_writer_done(struct fill_early *e) {
-        pthread_mutex_lock(&e->job.lock);
-        e->job.growing = false;
-        pthread_cond_broadcast(&e->job.more);
-        pthread_mutex_unlock(&e->job.lock);
-}
-
-/* Reserve, then write the reserved part with its read-back running beside
- * it.  *pos: how far the file is written. */
-static int fill_early_run(int fd, const uint8_t *zbuf, uint64_t max, uint64_t bsize, const struct rk_fill_opts *opts,
-                          struct fill_ctx *c, struct fill_early *e, uint64_t *pos) {
-        e->size = fill_reserve(fd, bsize);
-        if (e->size == 0)
-                return 0;
-        rk_verify_plan_init(&e->plan, e->size, bsize, opts->verify, opts->seed);
-        e->job = (struct verify_job) {
-                .fd = fd, .plan = &e->plan, .aligned_end = e->size, .lock = PTHREAD_MUTEX_INITIALIZER,
-                .more = PTHREAD_COND_INITIALIZER, .growing = true, .res = &e->res,
-                .err = e->err, .errlen = sizeof e->err,
-        };
-        e->res = (struct rk_verify_result) { .direct = true, .full = e->plan.full };
-        if (verify_pool_start(&e->pool, &e->job, 0) == 0)
-                return -ENOMEM;
-        e->active = true;
-        int r = fill_reserved(fd, zbuf, max, e->size, pos, c, &e->job);
-        fill_early_writer_done(e);
-        return r;
-}
-
-/* Wait for the overlapped read-back; 0 or its failure (err says what). */
-static int fill_early_finish(struct fill_early *e, char *err, size_t errlen) {
-        if (!e->active)
-                return 0;
-        fill_early_writer_done(e);
-        int r = verify_pool_finish(&e->pool, &e->job);
-        e->active = false;
-        if (r < 0)
-                snprintf(err, errlen, "%s", e->err);
-        return r;
-}
-
 static int fill_verify(struct fill_set *set, const uint64_t *sizes, const struct rk_fill_opts *opts,
-                       struct fill_early *early, struct rk_fill_stats *st, char *err, size_t errlen) {
+                       struct rk_fill_stats *st, char *err, size_t errlen) {
         st->verify = (struct rk_verify_result) { .full = opts->verify == RK_VERIFY_FULL, .direct = true };
         uint64_t t0 = rk_now_ns();
-        bool overlapped = early->active;
-        int r = fill_early_finish(early, err, errlen);
-        if (overlapped) {
-                st->verify.bytes += early->res.bytes;
-                st->verify.places += early->res.places;
-                st->verify.full = early->res.full;
-                if (r < 0) {
-                        st->verify.nonzero = early->res.nonzero;
-                        st->verify.nonzero_offset = early->res.nonzero_offset;
-                        size_t l = strlen(err);
-                        snprintf(err + l, errlen > l ? errlen - l : 0, " (fill file 1 of %u)", set->n);
-                        return r;
-                }
-        }
         for (unsigned i = 0; i < set->n; i++) {
                 struct rk_verify_result one;
-                /* the big file by the sampling rule, its part past the
-                 * overlapped read-back and the fragments in full */
-                uint64_t base = i == 0 && overlapped ? early->size : 0;
-                enum rk_verify mode = i == 0 && !overlapped ? opts->verify : RK_VERIFY_FULL;
-                if (sizes[i] <= base)
-                        continue;
-                r = verify_range(set->fds[i], base, sizes[i] - base, mode, opts->seed, NULL, NULL, &one, err, errlen);
+                /* the big file by the sampling rule; the fragments in full */
+                enum rk_verify mode = i == 0 ? opts->verify : RK_VERIFY_FULL;
+                int r = rk_zero_verify(set->fds[i], sizes[i], mode, opts->seed, NULL, NULL, &one, err, errlen);
                 st->verify.bytes += one.bytes;
                 st->verify.places += one.places;
                 st->verify.direct = st->verify.direct && one.direct;
-                if (i == 0 && !overlapped)
+                if (i == 0)
                         st->verify.full = one.full;
                 if (r < 0) {
                         st->verify.nonzero = one.nonzero;
@@ -1245,7 +1059,7 @@ static int fill_verify(struct fill_set *set, const uint64_t *sizes, const struct
 }
 
 static int do_fill(int dfd, const struct rk_fill_opts *opts, struct fill_ctx *c, struct fill_set *set,
-                   struct fill_early *early, uint64_t **sizes, char *err, size_t errlen) {
+                   uint64_t **sizes, char *err, size_t errlen) {
         struct rk_fill_stats *st = c->st;
         struct statvfs sv;
         if (fstatvfs(dfd, &sv) < 0)
@@ -1280,31 +1094,16 @@ static int do_fill(int dfd, const struct rk_fill_opts *opts, struct fill_ctx *c,
                 close(fd);
                 goto out;
         }
-        /* 1a: the space fallocate reserves, read back while it is written */
-        if (direct && (r = fill_early_run(fd, zbuf, max, bsize, opts, c, early, &pos)) < 0) {
-                snprintf(err, errlen, "fill write failed at offset %llu: %s", (unsigned long long) pos, strerror(-r));
+        /* 1: large aligned writes, halving down to one block */
+        int64_t w = fill_until_full(fd, zbuf, max, bsize, &pos, c);
+        if (w < 0) {
+                snprintf(err, errlen, "fill write failed at offset %llu: %s", (unsigned long long) pos, strerror((int) -w));
+                r = (int) w;
                 goto out;
         }
         *sizes = calloc(1, sizeof **sizes);
         if (!*sizes) {
                 r = -ENOMEM;
-                goto out;
-        }
-        if (early->active) {
-                pthread_mutex_lock(&early->job.lock);
-                bool failed = early->job.r < 0;
-                pthread_mutex_unlock(&early->job.lock);
-                if (failed) {           /* the pass is lost: fill_verify() says why */
-                        (*sizes)[0] = pos;
-                        goto out;
-                }
-        }
-        /* 1b: what is left, large aligned writes at the end, halving down
-         * to one block */
-        int64_t w = fill_until_full(fd, zbuf, max, bsize, &pos, c);
-        if (w < 0) {
-                snprintf(err, errlen, "fill write failed at offset %llu: %s", (unsigned long long) pos, strerror((int) -w));
-                r = (int) w;
                 goto out;
         }
         (*sizes)[0] = pos;
@@ -1389,22 +1188,17 @@ static int fill_pass(int dfd, const struct rk_fill_opts *opts, const struct rk_f
         struct fill_set set = {};
         _cleanup_free_ uint64_t *sizes = NULL;
         struct fill_ctx c = { .ops = ops, .st = st };
-        struct fill_early early = {};
         st->bytes = 0;
         st->files = 0;
         *verify_failed = false;
         uint64_t t0 = rk_now_ns();
-        int r = do_fill(dfd, opts, &c, &set, &early, &sizes, why, whylen);
+        int r = do_fill(dfd, opts, &c, &set, &sizes, why, whylen);
         st->nsec += rk_now_ns() - t0;
         if (r >= 0 && ops && ops->progress)
                 ops->progress(ops->userdata, st->bytes, st->bytes);
         if (r >= 0) {
-                r = fill_verify(&set, sizes, opts, &early, st, why, whylen);
+                r = fill_verify(&set, sizes, opts, st, why, whylen);
                 *verify_failed = r < 0 && r != -ENOMEM;
-        } else {
-                /* the readers stop before the files go */
-                char ignored[256];
-                (void) fill_early_finish(&early, ignored, sizeof ignored);
         }
         /* release on every path: never leave the disk full */
         RK_FAULT("zero:release");
