@@ -120,7 +120,7 @@ int rk_crypto_probe(const char *device, struct rk_crypto_probe *p) {
                 return probe_refuse(p, "cannot read %s: %s", device, strerror(-r));
         p->magic = rk_luks_magic(head, len);
         if (!p->magic)
-                return probe_refuse(p, "%s is not a LUKS volume (no LUKS header)", device);
+                return 0;       /* the caller says "not LUKS" after its own checks */
         _cleanup_crypt_ struct crypt_device *cd = NULL;
         if (crypt_open_quiet(device, &cd) == 0 && crypt_load(cd, CRYPT_LUKS, NULL) == 0) {
                 p->loadable = true;

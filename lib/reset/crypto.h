@@ -51,13 +51,14 @@ struct rk_crypto_probe {
         bool loadable;          /* crypt_load() read the header */
         char type[16];          /* "LUKS1", "LUKS2" */
         unsigned active_slots;
-        char *why;              /* refused: why (NULL: a LUKS volume) */
+        char *why;              /* refused: missing, a directory, unreadable (NULL: a device or image) */
         bool damaged;           /* a LUKS magic, but the header cannot be read: erasable, never verified */
 };
 void rk_crypto_probe_done(struct rk_crypto_probe *p);
 
-/* What preflight needs: does it exist, is it a block device or file, is
- * it LUKS?  Returns 0 with p->why set when it must be refused. */
+/* What preflight needs: does it exist, is it a block device or file (else
+ * p->why says why it is refused), its identity, and is it LUKS (p->magic
+ * 0: not)?  Returns 0, or -ENOMEM. */
 int rk_crypto_probe(const char *device, struct rk_crypto_probe *p);
 
 /* Open mappings (device-mapper devices) on top of the target, found under

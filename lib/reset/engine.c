@@ -515,10 +515,17 @@ static int plan_crypto_erase(struct engine *e, const struct rk_mf_entry *en, jso
                 rk_crypto_probe_done(&p);
                 return k;
         }
+        /* needed by the system or the reset first: that is the reason
+         * that matters, whatever the device holds */
         r = crypto_target_needed(e, &p, why, sizeof why);
         if (r < 0) {
                 rk_crypto_probe_done(&p);
                 return rk_log_errno(e->log, r, "%s: crypto-erase %s: refused: %s (nothing changed)", where, en->path, why);
+        }
+        if (!p.magic) {
+                rk_crypto_probe_done(&p);
+                return rk_log_errno(e->log, EMEDIUMTYPE, "%s: crypto-erase %s: refused: it is not a LUKS volume (no LUKS "
+                                    "header)%s", where, en->path, dry ? "" : "; nothing to erase");
         }
         _cleanup_strv_free_ char **maps = NULL;
         crypto_mappings(e, &p, &maps);
@@ -527,8 +534,7 @@ static int plan_crypto_erase(struct engine *e, const struct rk_mf_entry *en, jso
                              "readable through the mapping, until the mapping is closed or the machine powers off",
                              maps[0]) < 0)
                 open_caveat = NULL;
-        json_object_object_add(item, "type", json_object_new_string(p.loadable ? p.type : "damaged LUKS header"));
-        json_object_object_add(item, "zero-bytes", json_object_new_int64(0));
+        json_object_object_add(item, "luks", json_object_new_string(p.loadable ? p.type : "damaged LUKS header"));
         if (p.damaged)
                 json_object_object_add(item, "warning", json_object_new_string("the LUKS header cannot be read: what can be "
                                                                                "erased is, and the step fails"));
@@ -905,7 +911,8 @@ static void print_plan_text(struct engine *e, FILE *f) {
                 int step = (int) get_i(it, "step");
                 const char *action = json_object_get_string(json_object_object_get(it, "action"));
                 const char *path = json_object_get_string(json_object_object_get(it, "path"));
-                fprintf(f, "  %d %-10s %-14s ", step, step >= 2 && step <= 7 ? stage_name[step] : "?", action);
+                fprintf(f, "  %d %-10s %-14s ", step, rk_streq(action, "crypto-erase") ? "purge"
+                                                     : step >= 2 && step <= 7 ? stage_name[step] : "?", action);
                 if (json_object_object_get_ex(it, "files", &v)) {
                         char b[32];
                         rk_format_bytes((uint64_t) get_i(it, "bytes"), b, sizeof b);
@@ -920,6 +927,10 @@ static void print_plan_text(struct engine *e, FILE *f) {
                                 fprintf(f, "%s%s", u ? ", " : ": ", json_object_get_string(json_object_array_get_idx(v, u)));
                 } else if (json_object_object_get_ex(it, "command", &v))
                         fprintf(f, "%s", json_object_get_string(v));
+                else if (json_object_object_get_ex(it, "luks", &v))
+                        fprintf(f, "%s: %s volume: destroy every keyslot and token, rewrite the header, overwrite the "
+                                "keyslot areas%s", path, json_object_get_string(v),
+                                json_object_object_get_ex(it, "recreate", NULL) ? "; re-created at first boot" : "");
                 else if (json_object_object_get_ex(it, "factory-config", &v))
                         fprintf(f, "delete backups and rescue, commit %s", json_object_get_string(v));
                 else if (json_object_object_get_ex(it, "zero-bytes", &v)) {
