@@ -223,8 +223,9 @@ int rk_crypto_opts_parse(const char *arg, struct rk_crypto_opts *ret, char **ret
                                 rk_set_err(err, errlen, "keyfile given twice");
                                 goto bad;
                         }
-                        if (v[0] != '/' || has_glob_chars(v) || rk_streq(v, "/") ||
-                            normalize_path(&lc, "keyfile", v, &o.keyfile) < 0) {
+                        /* "/" after normalising too: "//" is no file either */
+                        if (v[0] != '/' || has_glob_chars(v) || normalize_path(&lc, "keyfile", v, &o.keyfile) < 0 ||
+                            rk_streq(o.keyfile, "/")) {
                                 free(o.keyfile);
                                 o.keyfile = NULL;
                                 rk_set_err(err, errlen, "keyfile '%s' is not an absolute file path without '.', '..' or globs", v);
