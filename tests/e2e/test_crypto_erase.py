@@ -257,3 +257,34 @@ def test_recreate_never_touches_a_working_volume(tmp_path):
     p = run(["recreate-volumes"], root=root, check=0)
     assert "left alone" in p.stderr
     assert digest(img) == before and not (root / "etc/keys/data.key").exists()
+
+
+@needs_loop
+def test_certificate_lists_every_medium(tmp_path, disks):
+    """A whole reset with zeroing and a crypto-erase: one media entry per
+    medium, each with its category, method and verification result."""
+    img = disks.image("root.img", 32)
+    dev = disks.loop(img)
+    root = disks.mount(dev, tmp_path / "root")
+    slot_b = disks.image("slot-b.img", 8, fs=False)
+    luks = make_luks2(tmp_path / "data.img")
+    build_ssr_root(root, config=f"[slots]\na = {img}\nb = {slot_b}\nactive = auto\n[reset]\nverify = full\n")
+    write(root, "etc/resetkit/factory-reset.d/zz-crypt.conf", f"crypto-erase {luks}\n")
+    run(["factory-reset", "--yes", "--then", "none"], root=root, check=0)
+    c = cert(root)
+    assert c["result"] == "complete"
+    by_kind = {m["kind"]: m for m in c["media"]}
+    assert sorted(by_kind) == ["filesystem", "image", "luks"], c["media"]
+    fs, slot, vol = by_kind["filesystem"], by_kind["image"], by_kind["luks"]
+    assert vol["category"] == "purge" and vol["path"] == str(luks)
+    assert slot["path"] == str(slot_b) and slot["size_bytes"] == 8 << 20
+    assert fs["path"] == "/" and fs["size_bytes"] > 0
+    for m in (fs, slot):
+        assert m["category"] == "clear", "every overwrite is clear"
+        assert m["method"] in ("BLKZEROOUT", "O_DIRECT zero writes", "buffered zero writes + fdatasync")
+        assert m["verification"]["result"] == "pass"
+        assert m["verification"]["method"] == "read-back full"
+        assert any("remapped" in x for x in m["caveats"])
+    assert slot["verification"]["bytes"] == 8 << 20
+    assert any("ext4 keeps a few clusters" in x for x in fs["caveats"])
+    assert any("free space only" in x for x in fs["caveats"])
