@@ -2,6 +2,7 @@
 #include "crypto.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <libcryptsetup.h>
 #include <limits.h>
@@ -12,28 +13,73 @@
 
 #include "cmdexec.h"
 #include "fsutil.h"
+#include "rk-build-config.h"
 #include "util.h"
 #include "zero.h"
 
 #define IO_CHUNK (1024 * 1024)
 #define KEY_BYTES 64
 
-static void crypt_freep(struct crypt_device **cd) {
-        if (*cd)
-                crypt_free(*cd);
+/* libcryptsetup is loaded on first use, like libcrypto (lib/base/sha256.c):
+ * linked, it and what it pulls in (libdevmapper, libcrypto, libargon2,
+ * libblkid) would be mapped by reset-failsafe at every boot, where its
+ * budget is 20 ms, and by every resetctl command, for an action most
+ * appliances never configure.  The headers still come from pkg-config, so
+ * every pointer's type is checked against the prototype. */
+#define CS_FUNCS(X) \
+        X(crypt_activate_by_passphrase) X(crypt_deactivate) X(crypt_format) X(crypt_free) \
+        X(crypt_get_cipher) X(crypt_get_cipher_mode) X(crypt_get_data_offset) \
+        X(crypt_get_metadata_size) X(crypt_get_sector_size) X(crypt_get_type) X(crypt_get_uuid) \
+        X(crypt_get_volume_key_size) X(crypt_init) X(crypt_keyslot_add_by_volume_key) \
+        X(crypt_keyslot_area) X(crypt_keyslot_destroy) X(crypt_keyslot_max) X(crypt_keyslot_status) \
+        X(crypt_load) X(crypt_set_data_offset) X(crypt_set_log_callback) X(crypt_set_metadata_size) \
+        X(crypt_set_pbkdf_type) X(crypt_token_json_set) X(crypt_token_status)
+
+struct cs {
+#define CS_FIELD(n) typeof(n) *n;
+        CS_FUNCS(CS_FIELD)
+#undef CS_FIELD
+};
+
+static int cs_load(struct cs *c, char *err, size_t errlen) {
+        void *dl = dlopen(RK_LIBCRYPTSETUP_SONAME, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+        if (!dl) {
+                rk_set_err(err, errlen, "cannot load %s (libcryptsetup): %s", RK_LIBCRYPTSETUP_SONAME, dlerror());
+                return -ELIBACC;
+        }
+        bool missing = false;
+#define CS_SYM(n) missing |= !(c->n = (typeof(c->n)) dlsym(dl, #n));
+        CS_FUNCS(CS_SYM)
+#undef CS_SYM
+        (void) dlclose(dl);     /* RTLD_NODELETE: it stays mapped */
+        if (missing) {
+                rk_set_err(err, errlen, "%s lacks a function resetkit needs", RK_LIBCRYPTSETUP_SONAME);
+                return -ELIBBAD;
+        }
+        return 0;
 }
-#define _cleanup_crypt_ _cleanup_(crypt_freep)
+
+/* a crypt_device with the library that frees it */
+struct cd_ref {
+        const struct cs *cs;
+        struct crypt_device *cd;
+};
+static void cd_unref(struct cd_ref *r) {
+        if (r->cd)
+                r->cs->crypt_free(r->cd);
+}
+#define _cleanup_cd_ _cleanup_(cd_unref)
 
 /* libcryptsetup prints its errors on stderr by default: ours name the
  * device and the step instead */
 static void quiet_log(int level, const char *msg, void *usrptr) {
 }
 
-static int crypt_open_quiet(const char *device, struct crypt_device **ret) {
-        int r = crypt_init(ret, device);
+static int crypt_open_quiet(const struct cs *cs, const char *device, struct crypt_device **ret) {
+        int r = cs->crypt_init(ret, device);
         if (r < 0)
                 return r;
-        crypt_set_log_callback(*ret, quiet_log, NULL);
+        cs->crypt_set_log_callback(*ret, quiet_log, NULL);
         return 0;
 }
 
@@ -121,13 +167,18 @@ int rk_crypto_probe(const char *device, struct rk_crypto_probe *p) {
         p->magic = rk_luks_magic(head, len);
         if (!p->magic)
                 return 0;       /* the caller says "not LUKS" after its own checks */
-        _cleanup_crypt_ struct crypt_device *cd = NULL;
-        if (crypt_open_quiet(device, &cd) == 0 && crypt_load(cd, CRYPT_LUKS, NULL) == 0) {
+        struct cs cs_;
+        const struct cs *cs = &cs_;
+        char err[256];
+        if (cs_load(&cs_, err, sizeof err) < 0)
+                return probe_refuse(p, "%s", err);
+        _cleanup_cd_ struct cd_ref h = { .cs = cs };
+        if (crypt_open_quiet(cs, device, &h.cd) == 0 && cs->crypt_load(h.cd, CRYPT_LUKS, NULL) == 0) {
                 p->loadable = true;
-                snprintf(p->type, sizeof p->type, "%s", crypt_get_type(cd));
-                int max = crypt_keyslot_max(crypt_get_type(cd));
+                snprintf(p->type, sizeof p->type, "%s", cs->crypt_get_type(h.cd));
+                int max = cs->crypt_keyslot_max(cs->crypt_get_type(h.cd));
                 for (int i = 0; i < max; i++)
-                        p->active_slots += crypt_keyslot_status(cd, i) >= CRYPT_SLOT_ACTIVE;
+                        p->active_slots += cs->crypt_keyslot_status(h.cd, i) >= CRYPT_SLOT_ACTIVE;
         } else
                 p->damaged = true;
         return 0;
@@ -285,26 +336,26 @@ static int areas_zero(const char *device, const struct area *a, unsigned n, uint
 
 /* Step 3: a fresh header of the same kind with a volume key no keyslot
  * holds, so the old digest and everything else of the old JSON area go. */
-static int rewrite_header(const char *device, const char *type, const char *cipher, const char *mode,
+static int rewrite_header(const struct cs *cs, const char *device, const char *type, const char *cipher, const char *mode,
                           int key_size, uint64_t data_offset, uint64_t md_size, uint64_t ks_size, int sector) {
-        _cleanup_crypt_ struct crypt_device *cd = NULL;
-        int r = crypt_open_quiet(device, &cd);
+        _cleanup_cd_ struct cd_ref h = { .cs = cs };
+        int r = crypt_open_quiet(cs, device, &h.cd);
         if (r < 0)
                 return r;
         /* the digest of a key nobody has: its PBKDF cost buys nothing */
         struct crypt_pbkdf_type pbkdf = { .type = CRYPT_KDF_PBKDF2, .hash = "sha256", .iterations = 1000,
                                           .flags = CRYPT_PBKDF_NO_BENCHMARK };
-        (void) crypt_set_pbkdf_type(cd, &pbkdf);
+        (void) cs->crypt_set_pbkdf_type(h.cd, &pbkdf);
         if (strcmp(type, CRYPT_LUKS2) == 0) {
                 if (md_size && ks_size)
-                        (void) crypt_set_metadata_size(cd, md_size, ks_size);
-                (void) crypt_set_data_offset(cd, data_offset);
+                        (void) cs->crypt_set_metadata_size(h.cd, md_size, ks_size);
+                (void) cs->crypt_set_data_offset(h.cd, data_offset);
                 struct crypt_params_luks2 p = { .sector_size = (uint32_t) (sector > 0 ? sector : 512) };
-                return crypt_format(cd, CRYPT_LUKS2, cipher, mode, NULL, NULL, (size_t) key_size, &p);
+                return cs->crypt_format(h.cd, CRYPT_LUKS2, cipher, mode, NULL, NULL, (size_t) key_size, &p);
         }
         struct crypt_params_luks1 p = { .hash = "sha256" };
-        (void) crypt_set_data_offset(cd, data_offset);
-        return crypt_format(cd, CRYPT_LUKS1, cipher, mode, NULL, NULL, (size_t) key_size, &p);
+        (void) cs->crypt_set_data_offset(h.cd, data_offset);
+        return cs->crypt_format(h.cd, CRYPT_LUKS1, cipher, mode, NULL, NULL, (size_t) key_size, &p);
 }
 
 static int erase_damaged(const char *device, struct rk_crypto_result *res, char *err, size_t errlen) {
@@ -325,7 +376,12 @@ static int erase_damaged(const char *device, struct rk_crypto_result *res, char 
 
 int rk_crypto_erase(const char *device, struct rk_crypto_result *res, char *err, size_t errlen) {
         *res = (struct rk_crypto_result) {};
-        _cleanup_crypt_ struct crypt_device *cd = NULL;
+        struct cs cs_;
+        const struct cs *cs = &cs_;
+        int lr = cs_load(&cs_, err, errlen);
+        if (lr < 0)
+                return lr;
+        _cleanup_cd_ struct cd_ref h = { .cs = cs };
         struct area areas[RK_CRYPTO_MAX_AREAS];
         unsigned n = 0;
         {
@@ -338,9 +394,9 @@ int rk_crypto_erase(const char *device, struct rk_crypto_result *res, char *err,
                         return r;
                 }
         }
-        int r = crypt_open_quiet(device, &cd);
+        int r = crypt_open_quiet(cs, device, &h.cd);
         if (r >= 0)
-                r = crypt_load(cd, CRYPT_LUKS, NULL);
+                r = cs->crypt_load(h.cd, CRYPT_LUKS, NULL);
         if (r < 0) {
                 struct rk_crypto_probe p;
                 (void) rk_crypto_probe(device, &p);
@@ -356,49 +412,49 @@ int rk_crypto_erase(const char *device, struct rk_crypto_result *res, char *err,
 
         /* 1. what the old header had, before anything changes */
         char type[16], cipher[64], mode[64], uuid[64];
-        snprintf(type, sizeof type, "%s", crypt_get_type(cd));
+        snprintf(type, sizeof type, "%s", cs->crypt_get_type(h.cd));
         snprintf(res->type, sizeof res->type, "%s", type);
-        snprintf(cipher, sizeof cipher, "%s", rk_strna(crypt_get_cipher(cd)));
-        snprintf(mode, sizeof mode, "%s", rk_strna(crypt_get_cipher_mode(cd)));
-        snprintf(uuid, sizeof uuid, "%s", rk_strna(crypt_get_uuid(cd)));
-        int key_size = crypt_get_volume_key_size(cd), sector = crypt_get_sector_size(cd);
-        uint64_t data_offset = crypt_get_data_offset(cd), md = 0, ks = 0;
+        snprintf(cipher, sizeof cipher, "%s", rk_strna(cs->crypt_get_cipher(h.cd)));
+        snprintf(mode, sizeof mode, "%s", rk_strna(cs->crypt_get_cipher_mode(h.cd)));
+        snprintf(uuid, sizeof uuid, "%s", rk_strna(cs->crypt_get_uuid(h.cd)));
+        int key_size = cs->crypt_get_volume_key_size(h.cd), sector = cs->crypt_get_sector_size(h.cd);
+        uint64_t data_offset = cs->crypt_get_data_offset(h.cd), md = 0, ks = 0;
         bool luks2 = strcmp(type, CRYPT_LUKS2) == 0;
-        int max = crypt_keyslot_max(type);
+        int max = cs->crypt_keyslot_max(type);
         for (int i = 0; i < max; i++) {
                 uint64_t off, len;
-                if (crypt_keyslot_area(cd, i, &off, &len) == 0 && add_area(areas, &n, off, len, res->size) < 0)
+                if (cs->crypt_keyslot_area(h.cd, i, &off, &len) == 0 && add_area(areas, &n, off, len, res->size) < 0)
                         break;
         }
         /* LUKS2: the whole keyslots area, remnants of slots killed before
          * included */
-        if (luks2 && crypt_get_metadata_size(cd, &md, &ks) == 0 && ks > 0)
+        if (luks2 && cs->crypt_get_metadata_size(h.cd, &md, &ks) == 0 && ks > 0)
                 (void) add_area(areas, &n, 2 * md, ks, res->size);
 
         /* 2. every keyslot, every token */
         int failures = 0;
         for (int i = 0; i < max; i++) {
-                crypt_keyslot_info s = crypt_keyslot_status(cd, i);
+                crypt_keyslot_info s = cs->crypt_keyslot_status(h.cd, i);
                 if (s < CRYPT_SLOT_ACTIVE)
                         continue;
-                if (crypt_keyslot_destroy(cd, i) < 0)
+                if (cs->crypt_keyslot_destroy(h.cd, i) < 0)
                         failures++;
                 else
                         res->slots_destroyed++;
         }
         for (int t = 0; luks2 && t < 32; t++) {
                 const char *tt;
-                if (crypt_token_status(cd, t, &tt) == CRYPT_TOKEN_INACTIVE)
+                if (cs->crypt_token_status(h.cd, t, &tt) == CRYPT_TOKEN_INACTIVE)
                         continue;
-                if (crypt_token_json_set(cd, t, NULL) < 0)
+                if (cs->crypt_token_json_set(h.cd, t, NULL) < 0)
                         failures++;
                 else
                         res->tokens_removed++;
         }
-        crypt_free(RK_TAKE_PTR(cd));
+        cs->crypt_free(RK_TAKE_PTR(h.cd));
 
         /* 3. the digest goes with a fresh header */
-        r = rewrite_header(device, type, cipher, mode, key_size, data_offset, md, ks, sector);
+        r = rewrite_header(cs, device, type, cipher, mode, key_size, data_offset, md, ks, sector);
         res->header_rewritten = r >= 0;
 
         /* 4. the keyslot areas: zeros, durable */
@@ -406,18 +462,18 @@ int rk_crypto_erase(const char *device, struct rk_crypto_result *res, char *err,
 
         /* 5. read it all back */
         const char *why = NULL;
-        if (crypt_open_quiet(device, &cd) < 0 || crypt_load(cd, CRYPT_LUKS, NULL) < 0)
+        if (crypt_open_quiet(cs, device, &h.cd) < 0 || cs->crypt_load(h.cd, CRYPT_LUKS, NULL) < 0)
                 why = "the header does not load after the erase";
         else {
-                for (int i = 0; i < crypt_keyslot_max(crypt_get_type(cd)) && !why; i++)
-                        if (crypt_keyslot_status(cd, i) >= CRYPT_SLOT_ACTIVE)
+                for (int i = 0; i < cs->crypt_keyslot_max(cs->crypt_get_type(h.cd)) && !why; i++)
+                        if (cs->crypt_keyslot_status(h.cd, i) >= CRYPT_SLOT_ACTIVE)
                                 why = "a keyslot is still active";
                 for (int t = 0; luks2 && t < 32 && !why; t++) {
                         const char *tt;
-                        if (crypt_token_status(cd, t, &tt) != CRYPT_TOKEN_INACTIVE)
+                        if (cs->crypt_token_status(h.cd, t, &tt) != CRYPT_TOKEN_INACTIVE)
                                 why = "a token is still there";
                 }
-                if (!why && (!res->header_rewritten || rk_streq(crypt_get_uuid(cd), uuid)))
+                if (!why && (!res->header_rewritten || rk_streq(cs->crypt_get_uuid(h.cd), uuid)))
                         why = "the old header (its key digest) was not replaced";
         }
         int v = z < 0 ? z : areas_zero(device, areas, n, &res->area_bytes);
@@ -442,12 +498,17 @@ int rk_crypto_erase(const char *device, struct rk_crypto_result *res, char *err,
 /* ---- first boot ------------------------------------------------------------ */
 
 int rk_crypto_is_erased(const char *device) {
-        _cleanup_crypt_ struct crypt_device *cd = NULL;
-        if (crypt_open_quiet(device, &cd) < 0 || crypt_load(cd, CRYPT_LUKS, NULL) < 0)
+        struct cs cs_;
+        const struct cs *cs = &cs_;
+        int lr = cs_load(&cs_, NULL, 0);
+        if (lr < 0)
+                return lr;
+        _cleanup_cd_ struct cd_ref h = { .cs = cs };
+        if (crypt_open_quiet(cs, device, &h.cd) < 0 || cs->crypt_load(h.cd, CRYPT_LUKS, NULL) < 0)
                 return 0;
-        int max = crypt_keyslot_max(crypt_get_type(cd));
+        int max = cs->crypt_keyslot_max(cs->crypt_get_type(h.cd));
         for (int i = 0; i < max; i++)
-                if (crypt_keyslot_status(cd, i) >= CRYPT_SLOT_ACTIVE)
+                if (cs->crypt_keyslot_status(h.cd, i) >= CRYPT_SLOT_ACTIVE)
                         return 0;
         return 1;
 }
@@ -465,7 +526,12 @@ int rk_crypto_recreate(const char *device, int root_fd, const struct rk_crypto_o
                 rk_set_err(err, errlen, "%s: no keyfile= configured: not re-created", device);
                 return -EINVAL;
         }
-        int e = rk_crypto_is_erased(device);
+        struct cs cs_;
+        const struct cs *cs = &cs_;
+        int e = cs_load(&cs_, err, errlen);
+        if (e < 0)
+                return e;
+        e = rk_crypto_is_erased(device);
         if (e <= 0) {
                 rk_set_err(err, errlen, "%s is not an erased LUKS volume (a LUKS header without keyslots): left alone",
                            device);
@@ -476,17 +542,17 @@ int rk_crypto_recreate(const char *device, int root_fd, const struct rk_crypto_o
                 rk_set_err(err, errlen, "getrandom: %s", strerror(errno));
                 return -EIO;
         }
-        _cleanup_crypt_ struct crypt_device *cd = NULL;
+        _cleanup_cd_ struct cd_ref h = { .cs = cs };
         /* the key is 512 random bits: a costly PBKDF adds nothing, and a
          * memory-hard one could fail on a small appliance */
         struct crypt_pbkdf_type pbkdf = { .type = CRYPT_KDF_PBKDF2, .hash = "sha256", .iterations = 1000,
                                           .flags = CRYPT_PBKDF_NO_BENCHMARK };
         struct crypt_params_luks2 p = { .sector_size = 512 };
-        int r = crypt_open_quiet(device, &cd);
+        int r = crypt_open_quiet(cs, device, &h.cd);
         if (r >= 0)
-                r = crypt_set_pbkdf_type(cd, &pbkdf);
+                r = cs->crypt_set_pbkdf_type(h.cd, &pbkdf);
         if (r >= 0)
-                r = crypt_format(cd, CRYPT_LUKS2, "aes", "xts-plain64", NULL, NULL, 64, &p);
+                r = cs->crypt_format(h.cd, CRYPT_LUKS2, "aes", "xts-plain64", NULL, NULL, 64, &p);
         if (r < 0) {
                 rk_set_err(err, errlen, "%s: cannot write a fresh LUKS2 header: %s", device, strerror(-r));
                 goto out;
@@ -497,7 +563,7 @@ int rk_crypto_recreate(const char *device, int root_fd, const struct rk_crypto_o
                 rk_set_err(err, errlen, "cannot write the key file %s: %s", o->keyfile, strerror(-r));
                 goto out;
         }
-        r = crypt_keyslot_add_by_volume_key(cd, CRYPT_ANY_SLOT, NULL, 0, (const char *) key, sizeof key);
+        r = cs->crypt_keyslot_add_by_volume_key(h.cd, CRYPT_ANY_SLOT, NULL, 0, (const char *) key, sizeof key);
         if (r < 0) {
                 rk_set_err(err, errlen, "%s: cannot add the new key: %s", device, strerror(-r));
                 goto out;
@@ -508,7 +574,7 @@ int rk_crypto_recreate(const char *device, int root_fd, const struct rk_crypto_o
         /* a filesystem needs the opened volume: device-mapper */
         char name[64], dm[128], cmd[512];
         snprintf(name, sizeof name, "resetkit-recreate-%llx", (unsigned long long) rk_random_u64());
-        r = crypt_activate_by_passphrase(cd, name, CRYPT_ANY_SLOT, (const char *) key, sizeof key, 0);
+        r = cs->crypt_activate_by_passphrase(h.cd, name, CRYPT_ANY_SLOT, (const char *) key, sizeof key, 0);
         if (r < 0) {
                 rk_set_err(err, errlen, "%s: cannot open the new volume (device-mapper) to make its filesystem: %s",
                            device, strerror(-r));
@@ -522,7 +588,7 @@ int rk_crypto_recreate(const char *device, int root_fd, const struct rk_crypto_o
                 r = -EIO;
         if (r < 0)
                 rk_set_err(err, errlen, "%s: '%s' failed (%s)", device, cmd, status ? "exit status" : strerror(-r));
-        int d = crypt_deactivate(cd, name);
+        int d = cs->crypt_deactivate(h.cd, name);
         if (r >= 0 && d < 0) {
                 rk_set_err(err, errlen, "%s: cannot close %s: %s", device, dm, strerror(-d));
                 r = d;
