@@ -234,7 +234,6 @@ def test_recreate_volume_at_first_boot(tmp_path):
     filesystem is for the QEMU suite and the appliance."""
     root, img = rig(tmp_path, options="keyfile=/etc/keys/data.key mkfs=none")
     write(root, "etc/keys/data.key", "the old key\n", 0o400)
-    old_uuid = metadata(img)["config"] if False else None  # noqa: F841
     run(RESET, root=root, check=0)
     assert run(["recreate-volumes", "--dry-run"], root=root, check=0).stderr.count("would be re-created") == 1
     p = run(["recreate-volumes"], root=root, check=0)
