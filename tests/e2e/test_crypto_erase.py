@@ -287,3 +287,22 @@ def test_certificate_lists_every_medium(tmp_path, disks):
     assert slot["verification"]["bytes"] == 8 << 20
     assert any("ext4 keeps a few clusters" in x for x in fs["caveats"])
     assert any("free space only" in x for x in fs["caveats"])
+
+
+def test_crypto_erase_luks1(tmp_path):
+    """LUKS1 too: its eight keyslot areas zeroed, the header (and its
+    master-key digest) rewritten, no keyslot left."""
+    root = build_ssr_root(tmp_path / "root")
+    img = tmp_path / "old.img"
+    with open(img, "wb") as f:
+        f.truncate(8 << 20)
+    cs("luksFormat", "--type", "luks1", "--pbkdf-force-iterations", "1000", "-q", "--key-file", "-", img, input=PASS1)
+    digest_before = [ln for ln in cs("luksDump", img).stdout.decode().splitlines() if "MK digest" in ln]
+    write(root, "etc/resetkit/factory-reset.d/zz-crypt.conf", f"crypto-erase {img}\n")
+    run(RESET, root=root, check=0)
+    dump = cs("luksDump", img).stdout.decode()
+    assert "ENABLED" not in dump and not opens_with(img, PASS1)
+    assert [ln for ln in dump.splitlines() if "MK digest" in ln] != digest_before
+    med = cert(root)["media"][0]
+    assert med["category"] == "purge" and med["verification"]["result"] == "pass"
+    assert med["verification"]["places"] == 8
