@@ -33,7 +33,8 @@
         X(crypt_get_volume_key_size) X(crypt_init) X(crypt_keyslot_add_by_volume_key) \
         X(crypt_keyslot_area) X(crypt_keyslot_destroy) X(crypt_keyslot_max) X(crypt_keyslot_status) \
         X(crypt_load) X(crypt_set_data_offset) X(crypt_set_log_callback) X(crypt_set_metadata_size) \
-        X(crypt_set_pbkdf_type) X(crypt_token_json_set) X(crypt_token_status)
+        X(crypt_set_pbkdf_type) X(crypt_token_json_set) X(crypt_token_status) \
+        X(crypt_get_label) X(crypt_set_label)
 
 struct cs {
 #define CS_FIELD(n) typeof(n) *n;
@@ -497,6 +498,12 @@ int rk_crypto_erase(const char *device, struct rk_crypto_result *res, char *err,
 
 /* ---- first boot ------------------------------------------------------------ */
 
+/* The label a re-created volume carries until its filesystem is made: a
+ * power cut (or a failed mkfs) before then leaves a volume that still
+ * counts as erased, so the next boot makes it again instead of leaving a
+ * keyslot without a filesystem forever. */
+#define RECREATING_LABEL "resetkit-recreating"
+
 int rk_crypto_is_erased(const char *device) {
         struct cs cs_;
         const struct cs *cs = &cs_;
@@ -506,6 +513,8 @@ int rk_crypto_is_erased(const char *device) {
         _cleanup_cd_ struct cd_ref h = { .cs = cs };
         if (crypt_open_quiet(cs, device, &h.cd) < 0 || cs->crypt_load(h.cd, CRYPT_LUKS, NULL) < 0)
                 return 0;
+        if (rk_streq(cs->crypt_get_type(h.cd), CRYPT_LUKS2) && rk_streq(cs->crypt_get_label(h.cd), RECREATING_LABEL))
+                return 1;
         int max = cs->crypt_keyslot_max(cs->crypt_get_type(h.cd));
         for (int i = 0; i < max; i++)
                 if (cs->crypt_keyslot_status(h.cd, i) >= CRYPT_SLOT_ACTIVE)
@@ -553,6 +562,8 @@ int rk_crypto_recreate(const char *device, int root_fd, const struct rk_crypto_o
                 r = cs->crypt_set_pbkdf_type(h.cd, &pbkdf);
         if (r >= 0)
                 r = cs->crypt_format(h.cd, CRYPT_LUKS2, "aes", "xts-plain64", NULL, NULL, 64, &p);
+        if (r >= 0)
+                r = cs->crypt_set_label(h.cd, RECREATING_LABEL, NULL);
         if (r < 0) {
                 rk_set_err(err, errlen, "%s: cannot write a fresh LUKS2 header: %s", device, strerror(-r));
                 goto out;
@@ -570,7 +581,7 @@ int rk_crypto_recreate(const char *device, int root_fd, const struct rk_crypto_o
         }
         r = 0;
         if (strcmp(o->mkfs, "none") == 0)
-                goto out;
+                goto done;
         /* a filesystem needs the opened volume: device-mapper */
         char name[64], dm[128], cmd[512];
         snprintf(name, sizeof name, "resetkit-recreate-%llx", (unsigned long long) rk_random_u64());
@@ -593,6 +604,13 @@ int rk_crypto_recreate(const char *device, int root_fd, const struct rk_crypto_o
                 rk_set_err(err, errlen, "%s: cannot close %s: %s", device, dm, strerror(-d));
                 r = d;
         }
+        if (r < 0)
+                goto out;
+done:
+        /* complete: from now on a volume like any other, never made again */
+        r = cs->crypt_set_label(h.cd, NULL, NULL);
+        if (r < 0)
+                rk_set_err(err, errlen, "%s: cannot clear the label %s: %s", device, RECREATING_LABEL, strerror(-r));
 out:
         explicit_bzero(key, sizeof key);
         return r;

@@ -82,8 +82,9 @@ struct rk_crypto_result {
 int rk_crypto_erase(const char *device, struct rk_crypto_result *res, char *err, size_t errlen);
 
 /* First boot: is device in the state a crypto-erase leaves (a LUKS header
- * with no active keyslot)?  1 yes, 0 no (working or not LUKS: never
- * touched), <0 error. */
+ * with no active keyslot), or one a re-creation began and did not finish
+ * (its LUKS2 label still says so)?  1 yes, 0 no (working or not LUKS:
+ * never touched), <0 error. */
 int rk_crypto_is_erased(const char *device);
 
 /* Re-create an erased volume: a fresh LUKS2 header, a new random key
