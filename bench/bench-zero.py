@@ -9,6 +9,13 @@
 2. A whole inactive partition on a loop block device: rk-zero device
    (durable: every chunk flushed) against `blkdiscard -z` followed by a
    flush of the device (durable too) and `dd ... oflag=direct conv=fsync`.
+3. With --crypto-erase (issue 15): a cryptographic erase of a 1 GiB and a
+   16 GiB LUKS2 image (sparse files: the erase touches the header only)
+   with rk-crypto (crypto.c, as the `crypto-erase` entry runs it) against
+   zeroing an image of the same size with rk-zero device (zero.c, as step 6
+   runs it, with its sampled read-back): the ratio is why Purge by key
+   destruction matters.  It writes the whole size once for the zeroing
+   side (--crypto-gib to choose the sizes).
 
 Every run gets a fresh image (sparse file in a temporary directory, a few
 hundred MiB at most), so no tool profits from what another left behind.
@@ -25,6 +32,7 @@ from pathlib import Path
 
 BUILD = Path(os.environ.get("RESETKIT_BUILD_DIR", Path(__file__).resolve().parent.parent / "build-test"))
 RK_ZERO = BUILD / "bench" / "rk-zero"
+RK_CRYPTO = BUILD / "bench" / "rk-crypto"
 
 
 def sh(*args, **kw):
@@ -143,6 +151,47 @@ def bench_device(tmp, mib, reps):
     return interleaved(["rk-zero", "blkdiscard -z + flush", "dd"], reps, run_one)
 
 
+def luks_image(path: Path, gib: int):
+    """A sparse LUKS2 image with two keyslots (fast PBKDF: the bench times
+    the erase, not the key derivation)."""
+    with open(path, "wb") as f:
+        f.truncate(gib << 30)
+    fast = ["--pbkdf", "pbkdf2", "--pbkdf-force-iterations", "1000"]
+    sh("cryptsetup", "luksFormat", "--type", "luks2", *fast, "-q", "--key-file", "-", path, input="pass-one")
+    k2 = path.with_suffix(".k2")
+    k2.write_text("pass-two")
+    sh("cryptsetup", "luksAddKey", *fast, "-q", "--key-file", "-", path, k2, input="pass-one")
+    k2.unlink()
+
+
+def bench_crypto(tmp, sizes, reps):
+    """seconds per run (median), crypto-erase and zeroing, per size"""
+    rows = {}
+    for gib in sizes:
+        img = tmp / f"luks-{gib}g.img"
+        erase, zero = [], []
+        for _ in range(reps):
+            luks_image(img, gib)
+            secs, _ = timed(lambda: sh(RK_CRYPTO, "erase", img))
+            erase.append(secs)
+            img.unlink()
+        for _ in range(max(1, reps // 3)):
+            with open(img, "wb") as f:
+                f.truncate(gib << 30)
+            secs, _ = timed(lambda: sh(RK_ZERO, "device", img, "--verify", "sample"))
+            zero.append(secs)
+            img.unlink()
+        rows[gib] = (median(erase), median(zero))
+    return rows
+
+
+def report_crypto(rows):
+    print("\n== crypto-erase of a LUKS2 image against zeroing it (rk-zero device, sampled read-back)")
+    for gib, (erase, zero) in rows.items():
+        print(f"  {gib:3d} GiB: crypto-erase {erase * 1000:8.1f} ms, zeroing {zero:8.1f} s: "
+              f"{zero / erase:,.0f}x faster")
+
+
 def report(title, rows, ours, others):
     print(f"\n== {title}")
     for k, v in rows.items():
@@ -156,6 +205,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mib", type=int, default=256, help="image size (default 256, at most 512)")
     ap.add_argument("--reps", type=int, default=3, help="runs per tool; the median is shown")
+    ap.add_argument("--crypto-erase", action="store_true",
+                    help="also the crypto-erase row (issue 15): LUKS2 images of --crypto-gib sizes")
+    ap.add_argument("--crypto-gib", default="1,16", help="sizes in GiB for --crypto-erase (default 1,16)")
+    ap.add_argument("--only-crypto", action="store_true", help="only the crypto-erase row")
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench-zero: needs root (loop devices, mounts)")
@@ -164,6 +217,12 @@ def main():
     mib = min(a.mib, 512)
     with tempfile.TemporaryDirectory(prefix="rk-bench-zero.") as t:
         tmp = Path(t)
+        if a.crypto_erase or a.only_crypto:
+            if not RK_CRYPTO.exists() or not shutil.which("cryptsetup"):
+                sys.exit(f"bench-zero: --crypto-erase needs {RK_CRYPTO} and cryptsetup (scripts/deps)")
+            report_crypto(bench_crypto(tmp, [int(x) for x in a.crypto_gib.split(",")], a.reps))
+            if a.only_crypto:
+                return
         free = bench_free(tmp, mib, a.reps)
         report(f"free space of a {mib} MiB loop-mounted ext4", free, "rk-zero fill", ["dd", "sfill"])
         if "rk-zero step (verify+trim)" in free:

@@ -70,6 +70,7 @@ static const struct key_def keys[] = {
         K("reset", "expire-passwords", T_BOOL, expire_passwords),
         K("reset", "verify", T_VERIFY, verify),
         K("reset", "when", T_WHEN, reset_when),
+        K("reset", "certificate-key", T_PATH, certificate_key),
 };
 #undef K
 
@@ -364,5 +365,7 @@ int rk_config_dump(const struct rk_config *c, FILE *f) {
         fprintf(f, "expire-passwords = %s\nverify = %s\nwhen = %s\n", c->expire_passwords ? "true" : "false",
                 c->verify == RK_VERIFY_FULL ? "full" : "sample",
                 c->reset_when == RK_RESET_AT_BOOT ? "at-boot" : c->reset_when == RK_RESET_NOW ? "now" : "auto");
+        if (c->certificate_key)
+                fprintf(f, "certificate-key = %s\n", c->certificate_key);
         return ferror(f) ? -EIO : 0;
 }

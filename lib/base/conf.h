@@ -70,6 +70,7 @@ struct rk_config {
         bool expire_passwords;
         enum rk_verify verify;
         enum rk_reset_when reset_when;
+        char *certificate_key;  /* PEM private key inside the root that signs the certificate; NULL: unsigned */
 };
 
 /* Defaults: an empty file is valid and gives exactly these. */

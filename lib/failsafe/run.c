@@ -176,6 +176,7 @@ static int reset_child(struct rk_ctx *ctx) {
                 .yes = true,            /* holding the button through the fade is the confirmation */
                 .zeroize = true,
                 .resume = rk_factory_reset_pending(ctx),
+                .trigger = "fail-safe",         /* a request carried out keeps its own */
                 /* the parent powers off (or reboots) after the LED goes
                  * dark, whatever a request's plan recorded */
                 .then = RK_POWER_NONE,

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <stdarg.h>
 #include <json-c/json.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -11,7 +12,9 @@
 #include <time.h>
 
 #include "accounts.h"
+#include "certificate.h"
 #include "cmdexec.h"
+#include "crypto.h"
 #include "exitcode.h"
 #include "fault.h"
 #include "fsutil.h"
@@ -21,6 +24,7 @@
 #include "journal.h"
 #include "manifest.h"
 #include "progress.h"
+#include "rk-build-config.h"
 #include "rmtree.h"
 #include "slots.h"
 #include "store.h"
@@ -52,6 +56,7 @@ static int stage_of(enum rk_mf_action a) {
         switch (a) {
         case RK_MF_EXEC: return 2;
         case RK_MF_REMOVE: case RK_MF_EMPTY: case RK_MF_KEEP_NEWEST: return 3;
+        case RK_MF_CRYPTO_ERASE: return 3;      /* right after the removals */
         case RK_MF_DELETE_USERS: case RK_MF_RESET_PASSWORD: return 4;
         case RK_MF_FACTORY_CONFIG: return 5;
         case RK_MF_ZERO_PARTITION: return 6;
@@ -61,12 +66,18 @@ static int stage_of(enum rk_mf_action a) {
         return 9;
 }
 
+/* The order inside a stage: a crypto-erase after every removal of step 3
+ * (SPEC: "right after Remove"). */
+static int rank_of(enum rk_mf_action a) {
+        return stage_of(a) * 2 + (a == RK_MF_CRYPTO_ERASE);
+}
+
 /* Stable: entries of one stage keep their drop-in order. */
 static void sort_plan(struct rk_manifest *m) {
         for (size_t i = 1; i < m->n; i++) {
                 struct rk_mf_entry e = m->entries[i];
                 size_t k = i;
-                while (k > 0 && stage_of(m->entries[k - 1].action) > stage_of(e.action)) {
+                while (k > 0 && rank_of(m->entries[k - 1].action) > rank_of(e.action)) {
                         m->entries[k] = m->entries[k - 1];
                         k--;
                 }
@@ -131,6 +142,10 @@ static int plan_remove(struct engine *e, const struct rk_mf_entry *en, json_obje
                 return rk_log_errno(e->log, r, "%s %s: %s", rk_mf_action_name(en->action), en->path, strerror(-r));
         char b[32];
         rk_format_bytes(st.bytes, b, sizeof b);
+        if (!dry) {
+                e->j.removed.files += st.files;
+                e->j.removed.bytes += st.bytes;
+        }
         if (!dry)
                 rk_info(e->log, "%s %s: removed %llu files, %llu directories, %llu symlinks, %s",
                         rk_mf_action_name(en->action), en->path, (unsigned long long) st.files,
@@ -157,8 +172,10 @@ static int plan_users(struct engine *e, const struct rk_mf_entry *en, json_objec
                 r = rk_accounts_delete(e->ctx->root.fd, &p, e->log);
                 if (r < 0)
                         rk_err(e->log, "delete-users: %s", strerror(-r));
-                else
+                else {
+                        e->j.removed.users += rk_strv_length(p.users);
                         rk_info(e->log, "delete-users: deleted %zu users", rk_strv_length(p.users));
+                }
         }
         rk_accounts_plan_free(&p);
         return r;
@@ -192,6 +209,8 @@ static int plan_password(struct engine *e, const struct rk_mf_entry *en, json_ob
                 return rk_log_errno(e->log, r, "%s: reset-password %s: %s", where, en->path, *err ? err : strerror(-r));
         if (r < 0)
                 return rk_log_errno(e->log, r, "reset-password %s: %s", en->path, strerror(-r));
+        if (!dry)
+                e->j.removed.passwords++;
         if (!dry)
                 rk_info(e->log, "reset-password %s: factory hash set%s", en->path,
                         e->ctx->cfg.expire_passwords ? ", expired (a new password is chosen at first login)" : "");
@@ -334,6 +353,255 @@ static int plan_exec(struct engine *e, const struct rk_mf_entry *en, json_object
         return 0;
 }
 
+/* ---- the certificate's media records (certificate.h) -------------------- */
+
+static size_t entry_index(struct engine *e, const struct rk_mf_entry *en) {
+        return (size_t) (en - e->j.plan.entries);
+}
+
+/* Keep the record in the journal (saved with the entry's completion), so
+ * a resumed reset's certificate still lists it. */
+static void media_keep(struct engine *e, struct rk_media *m) {
+        if (rk_media_set(&e->j.media, &e->j.n_media, m) < 0)
+                rk_err(e->log, "out of memory recording %s for the sanitization certificate", m->path);
+        rk_media_done(m);
+}
+
+static void media_caveat(struct rk_media *m, const char *fmt, ...) RK_PRINTF(2, 3);
+static void media_caveat(struct rk_media *m, const char *fmt, ...) {
+        va_list ap;
+        _cleanup_free_ char *s = NULL;
+        va_start(ap, fmt);
+        int r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (r >= 0)
+                (void) rk_strv_push(&m->caveats, s);
+}
+
+static void media_verify(struct rk_media *m, const struct rk_verify_result *v, bool pass) {
+        m->verify_method = strdup(v->full ? "read-back full" : "read-back sample");
+        m->verify_bytes = v->bytes;
+        m->verify_places = v->places;
+        m->pass = pass && v->done;
+}
+
+/* Step 6: the slot's device or image, as zero.c describes it. */
+static void media_zeroed(struct engine *e, const struct rk_mf_entry *en, int fd, const char *path,
+                         const struct rk_zero_stats *st, int r) {
+        struct stat s;
+        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+        bool nvme_ns = rk_startswith(base, "nvme") && !strchr(base, 'p');
+        struct rk_media m = { .entry = entry_index(e, en), .path = strdup(path), .size = st->size };
+        /* the device's own erase (Purge), and the zeroing that followed
+         * when its blocks did not read back as zero */
+        if (st->erase != RK_ZERO_NONE && st->method != st->erase) {
+                if (asprintf(&m.method, "%s, then %s", rk_zero_method_name(st->erase),
+                             rk_zero_method_name(st->method)) < 0)
+                        m.method = NULL;
+        } else
+                m.method = strdup(rk_zero_method_name(st->method));
+        m.kind = strdup(!st->is_block ? "image" : nvme_ns ? "nvme-namespace" : "partition");
+        if (fstat(fd, &s) == 0 && S_ISBLK(s.st_mode))
+                rk_cert_block_identity(s.st_rdev, &m.model, &m.serial);
+        media_verify(&m, &st->verify, r >= 0);
+        if (rk_media_category_of(m.method) == RK_MEDIA_CLEAR)
+                media_caveat(&m, "an overwrite (SP 800-88 Clear): on flash it cannot reach blocks the drive has remapped");
+        if (st->repasses)
+                media_caveat(&m, "the read-back found data that was not zero: zeroed again from the start %u time%s",
+                             st->repasses, st->repasses == 1 ? "" : "s");
+        if (st->erase_note[0])
+                media_caveat(&m, "method chosen: %s", st->erase_note);
+        media_keep(e, &m);
+}
+
+/* Step 7: one filesystem's free space. */
+static void media_filled(struct engine *e, const struct rk_mf_entry *en, const struct rk_fill_stats *st, int r) {
+        struct rk_media m = { .entry = entry_index(e, en), .path = strdup(en->path), .kind = strdup("filesystem"),
+                              .size = st->bytes, .method = strdup(rk_zero_method_name(st->method)) };
+        _cleanup_close_ int fd = rk_openat2(e->ctx->root.fd, rk_path_relative(en->path), O_RDONLY | O_DIRECTORY, 0,
+                                            RK_RESOLVE_ROOTED);
+        struct stat s;
+        if (fd >= 0 && fstat(fd, &s) == 0)
+                rk_cert_block_identity(s.st_dev, &m.model, &m.serial);
+        media_verify(&m, &st->verify, r >= 0);
+        media_caveat(&m, "free space only: what the filesystem reported free was zeroed; files it keeps were not touched");
+        if (rk_media_category_of(m.method) == RK_MEDIA_CLEAR)
+                media_caveat(&m, "an overwrite (SP 800-88 Clear): on flash it cannot reach blocks the drive has remapped");
+        if (st->fs_name[0])
+                media_caveat(&m, "ext4 keeps a few clusters that no file can take: they were not reached");
+        for (size_t i = 0; i < e->j.n_unreached; i++) {
+                const struct rk_unreached *u = &e->j.unreached[i];
+                if (rk_streq(u->where, en->path))
+                        media_caveat(&m, "not reached: %s (%llu bytes), deleted but held open by pid %d (%s)", u->path,
+                                     (unsigned long long) u->bytes, u->pid, u->process);
+        }
+        media_keep(e, &m);
+}
+
+/* ---- crypto-erase (after step 3) ----------------------------------------- */
+
+/* Is the target needed by the system or by what the reset still has to
+ * do?  The device under the root (and, with --root, under this machine's
+ * own /), a [slots] device, the device holding a zero-free-space mount:
+ * each refused with its reason. */
+static int crypto_target_needed(struct engine *e, const struct rk_crypto_probe *p, char *why, size_t len) {
+        struct rk_ctx *ctx = e->ctx;
+        struct rk_slots s;
+        char err[512] = "";
+        int r = rk_slots_resolve(&ctx->cfg, ctx->root.fd, &s, err, sizeof err);
+        if (r < 0) {
+                snprintf(why, len, "cannot tell what lies under the root: %s", *err ? err : strerror(-r));
+                rk_slots_done(&s);
+                return -EIO;
+        }
+        bool under = rk_slots_is_under(&s, p->is_block, p->rdev, p->dev, p->ino);
+        for (int i = 0; i < 2 && !under; i++) {
+                const struct rk_slot *sl = &s.slot[i];
+                if (!sl->error && sl->is_block == p->is_block &&
+                    (p->is_block ? sl->rdev == p->rdev : (sl->dev == p->dev && sl->ino == p->ino))) {
+                        snprintf(why, len, "it is [slots] %c (%s): the A/B slots are zeroed by zero-partition, never "
+                                 "crypto-erased", sl->name, sl->config);
+                        rk_slots_done(&s);
+                        return -EBUSY;
+                }
+        }
+        rk_slots_done(&s);
+        if (under) {
+                snprintf(why, len, "it is the device under the root %s (or below it)", ctx->root.path);
+                return -EBUSY;
+        }
+        if (!ctx->root.is_host) {
+                struct rk_slots h = { .active = -1, .target = -1 };
+                struct stat st;
+                if (stat("/", &st) == 0)
+                        rk_slots_add_under(&h, st.st_dev);
+                if (rk_slots_is_under(&h, p->is_block, p->rdev, p->dev, p->ino)) {
+                        snprintf(why, len, "it is the device under this machine's own root filesystem /");
+                        return -EBUSY;
+                }
+        }
+        for (size_t i = 0; i < e->j.plan.n; i++) {
+                const struct rk_mf_entry *z = &e->j.plan.entries[i];
+                if (z->action != RK_MF_ZERO_FREE_SPACE)
+                        continue;
+                _cleanup_close_ int fd = rk_openat2(ctx->root.fd, rk_path_relative(z->path), O_RDONLY | O_DIRECTORY, 0,
+                                                    RK_RESOLVE_ROOTED);
+                struct stat st;
+                if (fd < 0 || fstat(fd, &st) < 0)
+                        continue;
+                struct rk_slots m = { .active = -1, .target = -1 };
+                rk_slots_add_under(&m, st.st_dev);
+                if (rk_slots_is_under(&m, p->is_block, p->rdev, p->dev, p->ino)) {
+                        snprintf(why, len, "it holds %s, whose free space zero-free-space (%s:%u) zeroes later", z->path,
+                                 z->file ? z->file : "?", z->line);
+                        return -EBUSY;
+                }
+        }
+        return 0;
+}
+
+/* An open volume (an active dm-crypt mapping) is erased all the same: the
+ * key on the disk is what the erase destroys; the mapping keeps its copy in
+ * kernel memory until it is closed, which the reboot or power-off that ends
+ * the reset does.  Said in the log and the certificate. */
+static void crypto_mappings(struct engine *e, const struct rk_crypto_probe *p, char ***ret) {
+        _cleanup_close_ int sysfs = open("/sys", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        *ret = NULL;
+        if (sysfs >= 0)
+                (void) rk_crypto_find_mappings(sysfs, p, ret);
+}
+
+static int plan_crypto_erase(struct engine *e, const struct rk_mf_entry *en, json_object *item, bool dry) {
+        char where[512], why[1024] = "", err[1024] = "";
+        struct rk_crypto_probe p;
+        entry_where(en, where, sizeof where);
+        if (en->arg)
+                json_object_object_add(item, "recreate", json_object_new_string(en->arg));
+        int r = rk_crypto_probe(en->path, &p);
+        if (r < 0)
+                return r;
+        if (p.why) {
+                int k = rk_log_errno(e->log, EINVAL, "%s: crypto-erase %s: refused: %s", where, en->path, p.why);
+                rk_crypto_probe_done(&p);
+                return k;
+        }
+        /* needed by the system or the reset first: that is the reason
+         * that matters, whatever the device holds */
+        r = crypto_target_needed(e, &p, why, sizeof why);
+        if (r < 0) {
+                rk_crypto_probe_done(&p);
+                return rk_log_errno(e->log, r, "%s: crypto-erase %s: refused: %s (nothing changed)", where, en->path, why);
+        }
+        if (!p.magic) {
+                rk_crypto_probe_done(&p);
+                return rk_log_errno(e->log, EMEDIUMTYPE, "%s: crypto-erase %s: refused: it is not a LUKS volume (no LUKS "
+                                    "header)%s", where, en->path, dry ? "" : "; nothing to erase");
+        }
+        _cleanup_strv_free_ char **maps = NULL;
+        crypto_mappings(e, &p, &maps);
+        _cleanup_free_ char *open_caveat = NULL;
+        if (maps && asprintf(&open_caveat, "the volume was open (%s): its key stays in kernel memory, and the data "
+                             "readable through the mapping, until the mapping is closed or the machine powers off",
+                             maps[0]) < 0)
+                open_caveat = NULL;
+        json_object_object_add(item, "luks", json_object_new_string(p.loadable ? p.type : "damaged LUKS header"));
+        if (p.damaged)
+                json_object_object_add(item, "warning", json_object_new_string("the LUKS header cannot be read: what can be "
+                                                                               "erased is, and the step fails"));
+        else if (open_caveat)
+                json_object_object_add(item, "warning", json_object_new_string(open_caveat));
+        if (dry) {
+                if (p.damaged)
+                        rk_warn(e->log, "%s: crypto-erase %s: the LUKS header cannot be read (damaged): the reset "
+                                "overwrites what it can and reports the step failed", where, en->path);
+                if (open_caveat)
+                        rk_warn(e->log, "%s: crypto-erase %s: %s", where, en->path, open_caveat);
+                rk_crypto_probe_done(&p);
+                return 0;
+        }
+        if (open_caveat)
+                rk_warn(e->log, "crypto-erase %s: %s", en->path, open_caveat);
+
+        struct rk_crypto_result res;
+        uint64_t t0 = rk_now_ms();
+        r = rk_crypto_erase(en->path, &res, err, sizeof err);
+        struct rk_media m = { .entry = entry_index(e, en), .path = strdup(en->path), .kind = strdup("luks"),
+                              .size = res.size ? res.size : p.size, .method = strdup("crypto-erase"),
+                              .verify_method = strdup("header read-back"), .verify_bytes = res.area_bytes,
+                              .verify_places = res.areas, .pass = r >= 0 && res.verified };
+        if (p.is_block)
+                rk_cert_block_identity(p.rdev, &m.model, &m.serial);
+        rk_crypto_probe_done(&p);
+        if (r == -EMEDIUMTYPE) {
+                /* a resume finds no header: an earlier blind wipe took it */
+                media_caveat(&m, "%s", err);
+                media_keep(e, &m);
+                return rk_log_errno(e->log, r, "crypto-erase %s: %s", en->path, err);
+        }
+        if (res.loaded)
+                media_caveat(&m, "%s: %u keyslot%s destroyed, %u token%s removed, header rewritten with a key no "
+                             "keyslot holds, %u keyslot area%s (%llu bytes) overwritten with zeros", res.type,
+                             res.slots_destroyed, res.slots_destroyed == 1 ? "" : "s", res.tokens_removed,
+                             res.tokens_removed == 1 ? "" : "s", res.areas, res.areas == 1 ? "" : "s",
+                             (unsigned long long) res.area_bytes);
+        media_caveat(&m, "the data area is not overwritten: it is unreadable without the destroyed key, as long as "
+                     "its cipher holds");
+        if (open_caveat)
+                media_caveat(&m, "%s", open_caveat);
+        if (r < 0)
+                media_caveat(&m, "FAILED: %s", res.verify_why[0] ? res.verify_why : err);
+        media_keep(e, &m);
+        if (r < 0)
+                return rk_log_errno(e->log, r, "crypto-erase %s: %s", en->path, err);
+        json_object_object_add(item, "slots-destroyed", json_object_new_int64(res.slots_destroyed));
+        rk_info(e->log, "crypto-erase %s: %s purged in %llu ms: %u keyslots destroyed, %u tokens removed, header "
+                "rewritten, %u keyslot areas (%llu bytes) overwritten and read back as zero; the old key is gone%s",
+                en->path, res.type, (unsigned long long) (rk_now_ms() - t0), res.slots_destroyed, res.tokens_removed,
+                res.areas, (unsigned long long) res.area_bytes,
+                en->arg ? "; the first boot re-creates the volume (resetkit-cryptvol.service)" : "");
+        return 0;
+}
+
 /* ---- steps 6 and 7: zeroing ------------------------------------------- */
 
 static int zero_checkpoint(void *userdata, uint64_t offset) {
@@ -457,6 +725,7 @@ static int plan_zero_partition(struct engine *e, const struct rk_mf_entry *en, j
         r = rk_erase_device_verified(fd, e->j.offset, ctx->cfg.verify, rk_now_ns(), &ops, &st, err, sizeof err);
         rk_progress_end(&e->bar, rk_now_ns());
         rk_zero_describe(&st, sl->resolved ? sl->resolved : sl->config, line, sizeof line);
+        media_zeroed(e, en, fd, sl->resolved ? sl->resolved : sl->config, &st, r);     /* the certificate */
         rk_slots_done(&slots);
         if (r < 0)
                 return rk_log_errno(e->log, r, "zero-partition: %s; %s", err, line);
@@ -583,6 +852,7 @@ static int plan_zero_free_space(struct engine *e, const struct rk_mf_entry *en, 
         int r = rk_zero_free_space(ctx->root.fd, en->path, &fo, &ops, &st, err, sizeof err);
         rk_progress_end(&e->bar, rk_now_ns());
         rk_fill_describe(&st, en->path, line, sizeof line);
+        media_filled(e, en, &st, r);   /* the certificate */
         if (r < 0)
                 return rk_log_errno(e->log, r, "zero-free-space %s: %s; %s", en->path, err, line);
         if (held) {
@@ -618,6 +888,7 @@ static int plan_entry(struct engine *e, const struct rk_mf_entry *en, json_objec
         case RK_MF_RESET_PASSWORD: return plan_password(e, en, item, dry);
         case RK_MF_FACTORY_CONFIG: return plan_factory_config(e, en, item, dry);
         case RK_MF_ZERO_PARTITION: case RK_MF_ZERO_FREE_SPACE: return plan_zero(e, en, item, dry);
+        case RK_MF_CRYPTO_ERASE: return plan_crypto_erase(e, en, item, dry);
         case _RK_MF_ACTION_MAX: break;
         }
         return -EINVAL;
@@ -653,7 +924,8 @@ static void print_plan_text(struct engine *e, FILE *f) {
                 int step = (int) get_i(it, "step");
                 const char *action = json_object_get_string(json_object_object_get(it, "action"));
                 const char *path = json_object_get_string(json_object_object_get(it, "path"));
-                fprintf(f, "  %d %-10s %-14s ", step, step >= 2 && step <= 7 ? stage_name[step] : "?", action);
+                fprintf(f, "  %d %-10s %-14s ", step, rk_streq(action, "crypto-erase") ? "purge"
+                                                     : step >= 2 && step <= 7 ? stage_name[step] : "?", action);
                 if (json_object_object_get_ex(it, "files", &v)) {
                         char b[32];
                         rk_format_bytes((uint64_t) get_i(it, "bytes"), b, sizeof b);
@@ -668,6 +940,10 @@ static void print_plan_text(struct engine *e, FILE *f) {
                                 fprintf(f, "%s%s", u ? ", " : ": ", json_object_get_string(json_object_array_get_idx(v, u)));
                 } else if (json_object_object_get_ex(it, "command", &v))
                         fprintf(f, "%s", json_object_get_string(v));
+                else if (json_object_object_get_ex(it, "luks", &v))
+                        fprintf(f, "%s: %s volume: destroy every keyslot and token, rewrite the header, overwrite the "
+                                "keyslot areas%s", path, json_object_get_string(v),
+                                json_object_object_get_ex(it, "recreate", NULL) ? "; re-created at first boot" : "");
                 else if (json_object_object_get_ex(it, "factory-config", &v))
                         fprintf(f, "delete backups and rescue, commit %s", json_object_get_string(v));
                 else if (json_object_object_get_ex(it, "zero-bytes", &v)) {
@@ -844,6 +1120,10 @@ static int build_protect(struct engine *e) {
                 { c->final_log, "the reset's final log", "the directory of the reset's final log" },
                 { RK_RESET_CERTIFICATE, "the sanitization certificate", "the directory of the sanitization certificate" },
         };
+        /* the key that signs the certificate must outlive the reset (the
+         * file only: `empty` of its directory sweeps around it) */
+        if (c->certificate_key && add_own(e, c->certificate_key, "the certificate signing key ([reset] certificate-key)") < 0)
+                return -ENOMEM;
         for (size_t i = 0; i < RK_ELEMENTSOF(files); i++) {
                 _cleanup_free_ char *dir = strdup(files[i].path);
                 if (!dir)
@@ -1086,6 +1366,99 @@ static int load_fresh_plan(struct engine *e) {
         return e->j.then ? 0 : -ENOMEM;
 }
 
+/* ---- step 8: the sanitization certificate --------------------------------- */
+
+#define CERT_KEY_MAX (64 * 1024)
+
+/* Sign text with [reset] certificate-key.  Returns the signature, or NULL
+ * with *why saying why the certificate stays unsigned. */
+static unsigned char *cert_sign(struct engine *e, const char *text, size_t *siglen, char **why) {
+        struct rk_ctx *ctx = e->ctx;
+        _cleanup_free_ char *key = NULL;
+        size_t keylen = 0;
+        char err[256] = "";
+        unsigned char *sig = NULL;
+        int r = rk_read_at(ctx->root.fd, rk_path_relative(ctx->cfg.certificate_key), RK_RESOLVE_ROOTED, CERT_KEY_MAX,
+                           &key, &keylen);
+        if (r < 0) {
+                if (asprintf(why, "[reset] certificate-key %s cannot be read: %s", ctx->cfg.certificate_key,
+                             strerror(-r)) < 0)
+                        *why = NULL;
+                return NULL;
+        }
+        r = rk_cert_sign(key, keylen, text, strlen(text), &sig, siglen, err, sizeof err);
+        explicit_bzero(key, keylen);
+        if (r < 0 && asprintf(why, "[reset] certificate-key %s: %s", ctx->cfg.certificate_key, err) < 0)
+                *why = NULL;
+        return r < 0 ? NULL : sig;
+}
+
+static int cert_text(struct engine *e, bool complete, const struct rk_cert_device *dev, const char *unsigned_why,
+                     char **ret) {
+        struct rk_cert c = {
+                .tool_version = RK_VERSION, .started = e->j.started, .finished = (uint64_t) time(NULL),
+                .complete = complete, .device = *dev, .trigger = e->j.trigger, .removed = e->j.removed,
+                .media = e->j.media, .n_media = e->j.n_media, .sign_key = e->ctx->cfg.certificate_key,
+                .unsigned_why = unsigned_why,
+        };
+        return rk_cert_format(&c, ret);
+}
+
+/* Written last (step 8), on a failed reset too (result "failed"): every
+ * attempt replaces it.  A signature that cannot be made leaves the
+ * certificate unsigned, saying why, and never stops the reset. */
+static int write_certificate(struct engine *e, bool complete) {
+        struct rk_ctx *ctx = e->ctx;
+        struct rk_cert_device dev;
+        _cleanup_free_ char *text = NULL, *why = NULL, *signame = NULL;
+        _cleanup_free_ unsigned char *sig = NULL;
+        size_t siglen = 0;
+        (void) rk_cert_device_read("/sys/class/dmi/id", ctx->root.fd, &dev);
+        char host[256];
+        if (!dev.hostname && ctx->root.is_host && gethostname(host, sizeof host) == 0)
+                dev.hostname = strdup(host);
+        int r = cert_text(e, complete, &dev, NULL, &text);
+        if (r >= 0 && ctx->cfg.certificate_key && !(sig = cert_sign(e, text, &siglen, &why))) {
+                free(text);
+                text = NULL;
+                r = cert_text(e, complete, &dev, why ? why : "the signature could not be made", &text);
+        }
+        rk_cert_device_done(&dev);
+        if (r < 0)
+                return r;
+        const char *name;
+        _cleanup_close_ int dfd = rk_open_parent_at(ctx->root.fd, rk_path_relative(RK_RESET_CERTIFICATE), 0755, &name);
+        if (dfd < 0)
+                return dfd;
+        if (asprintf(&signame, "%s" RK_CERT_SIG_SUFFIX, name) < 0)
+                return -ENOMEM;
+        r = rk_write_atomic_at(dfd, name, text, strlen(text), 0644);
+        if (r < 0)
+                return r;
+        if (sig)
+                r = rk_write_atomic_at(dfd, signame, sig, siglen, 0644);
+        else if (unlinkat(dfd, signame, 0) < 0 && errno != ENOENT)
+                r = -errno;     /* a stale signature would verify nothing it names */
+        if (r < 0)
+                return r;
+        if (sig)
+                rk_info(e->log, "sanitization certificate %s written (%zu media), signed with %s (%s" RK_CERT_SIG_SUFFIX ")",
+                        RK_RESET_CERTIFICATE, e->j.n_media, ctx->cfg.certificate_key, RK_RESET_CERTIFICATE);
+        else if (ctx->cfg.certificate_key)
+                rk_warn(e->log, "sanitization certificate %s written (%zu media), UNSIGNED: %s", RK_RESET_CERTIFICATE,
+                        e->j.n_media, why ? why : "the signature could not be made");
+        else
+                rk_info(e->log, "sanitization certificate %s written (%zu media), unsigned (no [reset] certificate-key)",
+                        RK_RESET_CERTIFICATE, e->j.n_media);
+        return 0;
+}
+
+static void finish_certificate(struct engine *e, bool complete) {
+        int r = write_certificate(e, complete);
+        if (r < 0)
+                rk_err(e->log, "cannot write the sanitization certificate %s: %s", RK_RESET_CERTIFICATE, strerror(-r));
+}
+
 /* ---- attempts, outcome, status ----------------------------------------- */
 
 static bool gave_up(const struct rk_journal *j) {
@@ -1143,6 +1516,7 @@ static int finish_failed(struct engine *e) {
         e->j.failed_state = true;
         e->j.current = e->j.next;
         e->j.offset = 0;
+        finish_certificate(e, false);
         int r = rk_journal_save(ctx->root.fd, ctx->cfg.journal, &e->j);
         if (r < 0)
                 rk_warn(e->log, "cannot record the failure in the journal %s: %s", ctx->cfg.journal, strerror(-r));
@@ -1183,6 +1557,8 @@ static int finish_complete(struct engine *e) {
         struct rk_ctx *ctx = e->ctx;
         rk_info(e->log, "factory reset complete on %s (%zu entries, attempt %u)", ctx->root.path, e->j.plan.n,
                 e->j.attempts);
+        /* step 8: the certificate first, then the record, the log */
+        finish_certificate(e, true);
         /* the record first: once the journal is gone it is what says
          * "complete" */
         struct rk_reset_record rec = { .started = e->j.started, .finished = (uint64_t) time(NULL),
@@ -1440,6 +1816,8 @@ static int do_reset(struct engine *e) {
                 rk_notice(e->log, "carrying out the factory reset requested on %s (by %s)", ctx->root.path,
                           e->j.trigger ? e->j.trigger : "command line");
         e->j.requested = false;
+        if (!e->j.trigger && !(e->j.trigger = strdup(o->trigger ? o->trigger : "command line")))
+                return RK_EXIT_FAILURE;
 
         /* Under the lock from here on: only now may what a power cut left
          * beside the journal be cleaned up. */
@@ -1536,6 +1914,36 @@ static void status_unreached(const struct rk_unreached *v, size_t n, json_object
         }
 }
 
+/* The certificate of the last reset and whether it is signed (SPEC §3:
+ * a key that cannot be used leaves it unsigned, and status says so). */
+static void status_certificate(struct rk_ctx *ctx, json_object *o, FILE *out) {
+        _cleanup_free_ char *text = NULL;
+        if (rk_read_at(ctx->root.fd, rk_path_relative(RK_RESET_CERTIFICATE), RK_RESOLVE_ROOTED, RK_CERT_MAX_SIZE,
+                       &text, NULL) < 0)
+                return;
+        json_object *c = json_tokener_parse(text), *sig, *v;
+        const char *state = "none", *why = "not recorded", *result = "?";
+        if (c && json_object_object_get_ex(c, "result", &v) && json_object_is_type(v, json_type_string))
+                result = json_object_get_string(v);
+        if (c && json_object_object_get_ex(c, "signature", &sig) && json_object_is_type(sig, json_type_object)) {
+                if (json_object_object_get_ex(sig, "state", &v) && json_object_is_type(v, json_type_string))
+                        state = json_object_get_string(v);
+                if (json_object_object_get_ex(sig, "why", &v) && json_object_is_type(v, json_type_string))
+                        why = json_object_get_string(v);
+                else if (json_object_object_get_ex(sig, "key", &v) && json_object_is_type(v, json_type_string))
+                        why = json_object_get_string(v);
+        }
+        json_object *j = json_object_new_object();
+        json_object_object_add(j, "path", json_object_new_string(RK_RESET_CERTIFICATE));
+        json_object_object_add(j, "result", json_object_new_string(result));
+        json_object_object_add(j, "signature", json_object_new_string(state));
+        json_object_object_add(j, strcmp(state, "signed") == 0 ? "key" : "why", json_object_new_string(why));
+        json_object_object_add(o, "certificate", j);
+        if (out)
+                fprintf(out, "  certificate: %s (%s), signature: %s (%s)\n", RK_RESET_CERTIFICATE, result, state, why);
+        json_object_put(c);
+}
+
 static json_object *entry_json(const struct rk_journal *j, size_t i) {
         const struct rk_mf_entry *en = &j->plan.entries[i];
         char where[512];
@@ -1591,6 +1999,8 @@ static void status_journal(struct rk_ctx *ctx, struct rk_journal *j, json_object
                         json_object_object_add(o, "entry", entry_json(j, j->current));
         }
         status_unreached(j->unreached, j->n_unreached, o, NULL);
+        if (failed && !out)
+                status_certificate(ctx, o, NULL);
         if (!out)
                 return;
         _cleanup_free_ char *list = describe_failed(j, failed && !j->failed_state);
@@ -1613,6 +2023,8 @@ static void status_journal(struct rk_ctx *ctx, struct rk_journal *j, json_object
                                               : ": interrupted; `resetctl factory-reset --resume` (run at every boot) finishes it");
         }
         status_unreached(j->unreached, j->n_unreached, NULL, out);
+        if (failed)
+                status_certificate(ctx, o, out);
 }
 
 int rk_factory_reset_status(struct rk_ctx *ctx) {
@@ -1646,6 +2058,7 @@ int rk_factory_reset_status(struct rk_ctx *ctx) {
                         fprintf(out, "factory reset: complete (finished %s, %zu entries, %u attempt%s)\n", finished,
                                 rec.entries, rec.attempts, rec.attempts == 1 ? "" : "s");
                 status_unreached(rec.unreached, rec.n_unreached, o, out);
+                status_certificate(ctx, o, out);
                 rk_reset_record_free(&rec);
         } else {
                 json_object_object_add(o, "factory_reset", json_object_new_string("none"));

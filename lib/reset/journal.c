@@ -23,6 +23,7 @@ void rk_journal_free(struct rk_journal *j) {
         free(j->trigger);
         free(j->failed);
         rk_unreached_free(j->unreached, j->n_unreached);
+        rk_media_free(j->media, j->n_media);
         rk_journal_init(j);
 }
 
@@ -144,6 +145,70 @@ static int unreached_to_json(const struct rk_unreached *v, size_t n, json_object
         return 0;
 }
 
+static int get_int(json_object *o, const char *key, int64_t *ret);
+
+/* "media": [...] (only when there is one) and "removed": {...}: the
+ * certificate's record of what earlier attempts did */
+static int cert_to_json(const struct rk_journal *j, json_object *o) {
+        json_object *rm = json_object_new_object();
+        if (!rm)
+                return -ENOMEM;
+        json_object_object_add(rm, "files", json_object_new_int64((int64_t) j->removed.files));
+        json_object_object_add(rm, "bytes", json_object_new_int64((int64_t) j->removed.bytes));
+        json_object_object_add(rm, "users", json_object_new_int64((int64_t) j->removed.users));
+        json_object_object_add(rm, "passwords", json_object_new_int64((int64_t) j->removed.passwords));
+        json_object_object_add(o, "removed", rm);
+        if (j->n_media == 0)
+                return 0;
+        json_object *arr = json_object_new_array();
+        if (!arr)
+                return -ENOMEM;
+        json_object_object_add(o, "media", arr);
+        for (size_t i = 0; i < j->n_media; i++) {
+                json_object *m = rk_media_to_json(&j->media[i], true);
+                if (!m)
+                        return -ENOMEM;
+                json_object_array_add(arr, m);
+        }
+        return 0;
+}
+
+static int cert_from_json(struct rk_journal *j, json_object *o, char *err, size_t errlen) {
+        json_object *rm, *arr;
+        if (json_object_object_get_ex(o, "removed", &rm)) {
+                int64_t v[4];
+                static const char *const k[4] = { "files", "bytes", "users", "passwords" };
+                for (size_t i = 0; i < 4; i++)
+                        if (get_int(rm, k[i], &v[i]) < 0 || v[i] < 0) {
+                                snprintf(err, errlen, "\"removed\" malformed");
+                                return -EBADMSG;
+                        }
+                j->removed = (struct rk_cert_removed) { (uint64_t) v[0], (uint64_t) v[1], (uint64_t) v[2],
+                                                        (uint64_t) v[3] };
+        }
+        if (!json_object_object_get_ex(o, "media", &arr))
+                return 0;
+        if (!json_object_is_type(arr, json_type_array)) {
+                snprintf(err, errlen, "\"media\" is not a list");
+                return -EBADMSG;
+        }
+        for (size_t i = 0; i < json_object_array_length(arr); i++) {
+                struct rk_media m;
+                int r = rk_media_from_json(json_object_array_get_idx(arr, i), &m);
+                if (r < 0 || m.entry >= j->plan.n) {
+                        if (r == 0)
+                                rk_media_done(&m);
+                        snprintf(err, errlen, "\"media\" item %zu malformed", i + 1);
+                        return r < 0 ? r : -EBADMSG;
+                }
+                r = rk_media_set(&j->media, &j->n_media, &m);
+                rk_media_done(&m);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int format_attempts(const struct rk_journal *j, json_object *o) {
         json_object *failed = json_object_new_array();
         if (!failed)
@@ -177,7 +242,8 @@ int rk_journal_format(const struct rk_journal *j, char **ret) {
                 json_object_object_add(o, "reserve-orig", json_object_new_int64(j->reserve_orig));
                 json_object_object_add(o, "reserve-fs", json_object_new_string(j->reserve_fs));
         }
-        if (format_attempts(j, o) < 0 || unreached_to_json(j->unreached, j->n_unreached, o) < 0)
+        if (format_attempts(j, o) < 0 || unreached_to_json(j->unreached, j->n_unreached, o) < 0 ||
+            cert_to_json(j, o) < 0)
                 return -ENOMEM;
         for (size_t i = 0; i < j->plan.n; i++) {
                 json_object *e = entry_to_json(&j->plan.entries[i]);
@@ -367,6 +433,9 @@ int rk_journal_parse(struct rk_journal *j, const char *text, char *err, size_t e
         if (r < 0)
                 return r;
         r = unreached_from_json(o, &j->unreached, &j->n_unreached, err, errlen);
+        if (r < 0)
+                return r;
+        r = cert_from_json(j, o, err, errlen);
         if (r < 0)
                 return r;
         if (get_int(o, "reserve-orig", &reserved) == 0 && get_string(o, "reserve-fs", &rpath) == 0) {

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "certificate.h"
 #include "manifest.h"
 
 #define RK_JOURNAL_VERSION 1
@@ -75,6 +76,14 @@ struct rk_journal {
         /* deleted files held open that zeroing did not reach, so far */
         struct rk_unreached *unreached;
         size_t n_unreached;
+
+        /* for the sanitization certificate (certificate.h): one record per
+         * zeroed or erased medium, by entry, and what the removal steps
+         * removed, so the certificate of a resumed reset still lists what
+         * the first attempt did */
+        struct rk_media *media;
+        size_t n_media;
+        struct rk_cert_removed removed;
 };
 
 #define RK_JOURNAL_MAX_ATTEMPTS 3

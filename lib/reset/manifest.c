@@ -19,6 +19,7 @@ static const char *const action_names[_RK_MF_ACTION_MAX] = {
         [RK_MF_FACTORY_CONFIG] = "factory-config",
         [RK_MF_ZERO_PARTITION] = "zero-partition",
         [RK_MF_ZERO_FREE_SPACE] = "zero-free-space",
+        [RK_MF_CRYPTO_ERASE] = "crypto-erase",
 };
 
 const char *rk_mf_action_name(enum rk_mf_action a) {
@@ -195,6 +196,81 @@ static int parse_number(const struct line_ctx *lc, const char *action, const cha
         return 0;
 }
 
+void rk_crypto_opts_done(struct rk_crypto_opts *o) {
+        free(o->keyfile);
+        free(o->mkfs);
+        *o = (struct rk_crypto_opts) {};
+}
+
+int rk_crypto_opts_parse(const char *arg, struct rk_crypto_opts *ret, char **ret_normalized,
+                         char *err, size_t errlen) {
+        struct rk_crypto_opts o = {};
+        _cleanup_free_ char *copy = strdup(arg ? arg : "");
+        struct line_ctx lc = { .file = "", .err = NULL };
+        if (!copy)
+                return -ENOMEM;
+        char *p = copy;
+        for (char *w = next_word(&p); w; w = next_word(&p)) {
+                char *eq = strchr(w, '=');
+                if (!eq || eq == w || !eq[1]) {
+                        rk_set_err(err, errlen, "option '%s' is not KEY=VALUE", w);
+                        goto bad;
+                }
+                *eq = 0;
+                const char *v = eq + 1;
+                if (strcmp(w, "keyfile") == 0) {
+                        if (o.keyfile) {
+                                rk_set_err(err, errlen, "keyfile given twice");
+                                goto bad;
+                        }
+                        /* "/" after normalising too: "//" is no file either */
+                        if (v[0] != '/' || has_glob_chars(v) || normalize_path(&lc, "keyfile", v, &o.keyfile) < 0 ||
+                            rk_streq(o.keyfile, "/")) {
+                                free(o.keyfile);
+                                o.keyfile = NULL;
+                                rk_set_err(err, errlen, "keyfile '%s' is not an absolute file path without '.', '..' or globs", v);
+                                goto bad;
+                        }
+                } else if (strcmp(w, "mkfs") == 0) {
+                        if (o.mkfs) {
+                                rk_set_err(err, errlen, "mkfs given twice");
+                                goto bad;
+                        }
+                        if (strlen(v) > 32 || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789.") != strlen(v)) {
+                                rk_set_err(err, errlen, "mkfs '%s' is not a filesystem type ([a-z0-9.]+) or 'none'", v);
+                                goto bad;
+                        }
+                        if (!(o.mkfs = strdup(v)))
+                                goto oom;
+                } else {
+                        rk_set_err(err, errlen, "unknown option '%s' (keyfile=PATH, mkfs=TYPE)", w);
+                        goto bad;
+                }
+        }
+        if (o.mkfs && !o.keyfile) {
+                rk_set_err(err, errlen, "mkfs=%s without keyfile=: nothing would re-create the volume", o.mkfs);
+                goto bad;
+        }
+        if (o.keyfile && !o.mkfs && !(o.mkfs = strdup("ext4")))
+                goto oom;
+        if (ret_normalized) {
+                *ret_normalized = NULL;
+                if (o.keyfile && asprintf(ret_normalized, "keyfile=%s mkfs=%s", o.keyfile, o.mkfs) < 0)
+                        goto oom;
+        }
+        if (ret)
+                *ret = o;
+        else
+                rk_crypto_opts_done(&o);
+        return 0;
+oom:
+        rk_crypto_opts_done(&o);
+        return -ENOMEM;
+bad:
+        rk_crypto_opts_done(&o);
+        return -EINVAL;
+}
+
 /* Parse one trimmed, non-empty, non-comment line into e. */
 static int parse_line(const struct line_ctx *lc, char *line, struct rk_mf_entry *e) {
         char *p = line;
@@ -215,7 +291,7 @@ static int parse_line(const struct line_ctx *lc, char *line, struct rk_mf_entry 
                 p++;
         const char *rest = *p ? p : NULL;
         const char *arg = NULL;
-        if (a == RK_MF_EXEC)
+        if (a == RK_MF_EXEC || a == RK_MF_CRYPTO_ERASE)
                 arg = rest;
         else if (rest) {
                 arg = next_word(&p);
@@ -317,6 +393,25 @@ static int parse_line(const struct line_ctx *lc, char *line, struct rk_mf_entry 
                 if (r < 0)
                         return r;
                 break;
+
+        case RK_MF_CRYPTO_ERASE: {
+                /* a device as the running system sees it, like [slots] */
+                if (has_glob_chars(path))
+                        return line_error(lc, "crypto-erase: '%s' must be one device, not a glob", path);
+                r = normalize_path(lc, "device", path, &e->path);
+                if (r < 0)
+                        return r;
+                if (rk_streq(e->path, "/"))
+                        return line_error(lc, "crypto-erase: '/' is not a device");
+                char why[256] = "";
+                r = rk_crypto_opts_parse(arg, NULL, &e->arg, why, sizeof why);
+                if (r == -EINVAL)
+                        return line_error(lc, "crypto-erase: %s", why);
+                if (r < 0)
+                        return r;
+                arg = NULL;     /* e->arg holds the normalised options, or none */
+                break;
+        }
 
         default:
                 return line_error(lc, "internal error: unhandled action");

@@ -29,6 +29,7 @@ enum rk_mf_action {
         RK_MF_FACTORY_CONFIG,
         RK_MF_ZERO_PARTITION,
         RK_MF_ZERO_FREE_SPACE,
+        RK_MF_CRYPTO_ERASE,     /* runs right after the removals (SPEC §3) */
         _RK_MF_ACTION_MAX,
 };
 
@@ -41,7 +42,8 @@ struct rk_mf_entry {
         char *path;
         /* exec: the command line (rest of the line); reset-password: the
          * hash or "@/absolute/file"; keep-newest, delete-users: the number
-         * as written; else NULL. */
+         * as written; crypto-erase: its options, normalised
+         * ("keyfile=/etc/keys/data.key mkfs=ext4"), or NULL; else NULL. */
         char *arg;
         unsigned number;        /* keep-newest N, delete-users min uid */
         char *file;             /* where the entry came from, for messages */
@@ -76,3 +78,20 @@ int rk_mf_action_from_name(const char *s);
 static inline bool rk_mf_action_removes(enum rk_mf_action a) {
         return a == RK_MF_REMOVE || a == RK_MF_EMPTY || a == RK_MF_KEEP_NEWEST;
 }
+
+/* The options of a crypto-erase line: what the first-boot step
+ * (resetctl recreate-volumes, resetkit-cryptvol.service) needs to make the
+ * erased volume again.  keyfile=PATH (absolute, inside the root): the
+ * fresh random key is written there, and without it the volume is not
+ * re-created; mkfs=TYPE (default ext4 with a keyfile; "none": no
+ * filesystem): mkfs.TYPE on the opened volume. */
+struct rk_crypto_opts {
+        char *keyfile;
+        char *mkfs;
+};
+void rk_crypto_opts_done(struct rk_crypto_opts *o);
+/* Pure.  arg NULL or empty: no options.  Unknown or repeated keys, a
+ * relative keyfile and a mkfs type that is not [a-z0-9.]+ are errors
+ * (what in err); ret_normalized (optional) gets the canonical spelling. */
+int rk_crypto_opts_parse(const char *arg, struct rk_crypto_opts *ret, char **ret_normalized,
+                         char *err, size_t errlen);

@@ -110,6 +110,19 @@ static void add_under(struct rk_slots *s, dev_t dev, unsigned depth) {
         closedir(d);
 }
 
+void rk_slots_add_under(struct rk_slots *s, dev_t dev) {
+        add_under(s, dev, 0);
+}
+
+bool rk_slots_is_under(const struct rk_slots *s, bool is_block, dev_t rdev, dev_t dev, ino_t ino) {
+        if (is_block)
+                return have_dev(s, rdev);
+        for (size_t i = 0; i < s->n_under_file; i++)
+                if (s->under_file[i].dev == dev && s->under_file[i].ino == ino)
+                        return true;
+        return false;
+}
+
 static bool slot_under_root(const struct rk_slots *s, const struct rk_slot *sl) {
         if (sl->error)
                 return false;

@@ -50,6 +50,13 @@ struct rk_slots {
 
 void rk_slots_done(struct rk_slots *s);
 
+/* Add dev and everything below it (see "under the root" above) to
+ * s->under_dev / under_file; is a block device (rdev) or an image file
+ * (dev, ino) among them?  crypto-erase's preflight uses these for the
+ * root and for each filesystem a later step needs. */
+void rk_slots_add_under(struct rk_slots *s, dev_t dev);
+bool rk_slots_is_under(const struct rk_slots *s, bool is_block, dev_t rdev, dev_t dev, ino_t ino);
+
 /* Pure: the mount point of the first /proc/self/mountinfo line on device
  * `dev` (major:minor field), or of one whose device is_part(dev) says is a
  * partition of it.  1 found (mountpoint copied), 0 not, -EINVAL bad text. */

@@ -9,6 +9,7 @@
 static const struct rk_verb *const verb_tables[] = {
         rk_config_verbs,
         rk_reset_verbs,
+        rk_cert_verbs,
 };
 
 static void usage(FILE *f) {

@@ -27,3 +27,4 @@ struct rk_verb {
 
 extern const struct rk_verb rk_config_verbs[];
 extern const struct rk_verb rk_reset_verbs[];
+extern const struct rk_verb rk_cert_verbs[];

@@ -1,6 +1,7 @@
 """reset-failsafe end to end: the real binary, a fifo: button held (or not)
 at power-on, a file: LED, millisecond timings, every path of SPEC §4."""
 import fcntl
+import json
 import os
 import shutil
 import subprocess
@@ -211,6 +212,9 @@ def test_held_through_and_released_resets_and_powers_off(appl):
     assert "released" in appl.stderr and "after the sign to release: factory reset" in appl.stderr
     assert f"factory reset of {appl.root} started" in appl.stderr
     assert "factory reset done: LED off, powering off" in appl.stderr
+    # the fail-safe writes the sanitization certificate too, as its trigger
+    cert = json.loads((appl.root / "var/log/resetkit/sanitization.json").read_text())
+    assert cert["trigger"] == "fail-safe" and cert["result"] == "complete"
 
 
 def hold_through_and_release(a):

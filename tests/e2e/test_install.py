@@ -47,7 +47,7 @@ def test_installed_tree_is_a_working_root(tmp_path):
     dyn = subprocess.run(["readelf", "-d", str(dest / "usr/sbin/resetd")], capture_output=True, text=True,
                          check=True).stdout
     assert f"path: [/usr/{libdir}/resetkit]" in dyn, dyn
-    for unit in ("resetd", "resetkit-resume", "reset-failsafe"):
+    for unit in ("resetd", "resetkit-resume", "reset-failsafe", "resetkit-cryptvol"):
         text = (dest / f"lib/systemd/system/{unit}.service").read_text()
         exe = [l.split("=", 1)[1].split()[0] for l in text.splitlines() if l.startswith("ExecStart=")][0]
         assert (dest / exe.lstrip("/")).exists(), f"{unit}: {exe} is not installed"
