@@ -57,6 +57,19 @@ grep -Eq 'erased .*method NVMe Format NVM \((user data|cryptographic) erase\) \(
         { cat /tmp/r2.out; fail "slot b was not erased by Format NVM"; }
 grep -q 'all zero' /tmp/r2.out && grep -q 'Purge' /tmp/r2.out || { cat /tmp/r2.out; fail "the erase is not verified or not called Purge"; }
 ok "slot b erased by the controller (Format NVM), verified, SP 800-88 Purge"
+if "$RESETCTL" --help 2>&1 | grep -q 'certificate'; then
+        "$RESETCTL" --root $RD_ROOT certificate --json >/tmp/cert.json 2>&1 || { cat /tmp/cert.json; fail "no certificate"; }
+        python3 - /tmp/cert.json "$RK_VM_NVME_B" <<'PY' || fail "the certificate does not say what was done to slot b: $(cat /tmp/cert.json)"
+import json, sys
+c = json.load(open(sys.argv[1]))
+m = [x for x in c["media"] if x["path"] == sys.argv[2]]
+assert len(m) == 1, m
+m = m[0]
+assert m["kind"] == "nvme-namespace" and m["category"] == "purge", m
+assert m["method"].startswith("NVMe Format NVM") and m["verification"]["result"] == "pass", m
+PY
+        ok "the certificate: slot b an nvme-namespace, purge, NVMe Format NVM, read-back pass"
+fi
 echo 3 >/proc/sys/vm/drop_caches
 cmp -s -n $((16 << 20)) "$RK_VM_NVME_B" /dev/zero || fail "slot b does not read back all zero"
 /bin/grep -q 'RKVM-NVME-ACTIVE-''7e1c55d0' "$RK_VM_NVME_A" || fail "the active namespace lost its data"
