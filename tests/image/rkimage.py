@@ -28,8 +28,8 @@ import time
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 KEYBOARD_ID = "rkkbd"
-# the button of tests/image/resetd.conf: KEY_F24
-BUTTON_QCODE = "f24"
+# the button of tests/image/resetd.conf: KEY_HELP
+BUTTON_QCODE = "help"
 
 
 class GuestError(Exception):
