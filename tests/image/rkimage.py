@@ -171,7 +171,11 @@ class Boot:
 
     # ---- the button ----
     def key_event(self, down, qcode=BUTTON_QCODE):
-        self.qmp_cmd("input-send-event", device=KEYBOARD_ID,
+        # No `device`: QMP routes to a device by name only through a display
+        # console, and this machine has none.  Unnamed, the event goes to the
+        # input handler activated last: the virtio keyboard's, from the
+        # moment the guest's driver sets it up.
+        self.qmp_cmd("input-send-event",
                      events=[{"type": "key", "data": {"down": down, "key": {"type": "qcode", "data": qcode}}}])
 
     def key(self, hold_s, qcode=BUTTON_QCODE):
