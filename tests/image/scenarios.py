@@ -105,8 +105,10 @@ def sc_button_reboot(m):
         b.kill()
     b = booted(m)
     try:
-        out = b.check("journalctl -b -1 -u resetd --no-pager -o cat")
+        expect(b.check("journalctl --list-boots --no-pager | wc -l").strip() == "2", "not the second boot")
+        out = b.check("journalctl -b -1 --no-pager -o cat _COMM=resetd")
         log("resetd said: " + " | ".join(out.strip().splitlines()[-3:]))
+        expect("reboot" in out.lower(), "resetd did not log a reboot in the boot before")
     finally:
         b.kill()
 
@@ -163,6 +165,8 @@ for f in /etc/128technology/global.init /etc/128technology/pki/router.key \
         printf 'secret %s %s\\n' "$M" "$f" >"$f"
 done
 echo "ssh-ed25519 AAAA$M root@outside" >/root/.ssh/authorized_keys
+# the control: a file no manifest entry names keeps its bytes on the disk
+printf 'kept %s\n' "{control_of(marker)}" >/etc/rk-control
 useradd -m -u 1001 -s /bin/bash alice
 mkdir -p /home/alice/.ssh
 ssh-keygen -q -t ed25519 -N '' -C "$M" -f /home/alice/.ssh/id_ed25519
@@ -183,6 +187,12 @@ sync
         "hostkeys": b.check("cat /etc/ssh/ssh_host_*_key.pub | sort"),
         "root_hash": b.check("getent shadow root | cut -d: -f2").strip(),
     }
+
+
+def control_of(marker):
+    """A second string planted where no reset removes it: the disk scan must
+    find it, else the scan proves nothing."""
+    return "RKKEEP" + marker[len("RKMARK"):]
 
 
 def check_factory_state(b, before, marker):
@@ -217,6 +227,8 @@ def check_factory_state(b, before, marker):
 
 
 def scan_disk(m, marker):
+    """The byte offsets of marker in the whole disk (the overlay over the
+    base image, as raw bytes)."""
     path = m.raw_bytes_path()
     try:
         needle = marker.encode()
@@ -273,7 +285,8 @@ def sc_button_factory(m):
         b.kill()
     hits = scan_disk(m, marker)
     expect(not hits, f"the marker is on the disk at {len(hits)} places, first at byte {hits[:5]}")
-    log("disk scanned: no marker")
+    expect(scan_disk(m, control_of(marker)), "the scan does not find the control string kept in /etc/rk-control")
+    log("disk scanned: no marker (the control string found)")
 
 
 # ---- failsafe-poweron -----------------------------------------------------------------------
@@ -287,12 +300,12 @@ def sc_failsafe_poweron(m):
         expect(b.wait_end(120) == "poweroff", "no power-off")
     finally:
         b.kill()
-    # Held from power-on: pressed before the CPU starts, and again until the
-    # keyboard's driver is there (a virtio keyboard drops events before it is).
-    b = m.boot(timeout=QEMU_LIMIT, paused=True)
+    # Held from power-on: pressed as QEMU starts, and again every 0.5 s until
+    # the sign to release (a virtio keyboard drops events until the guest's
+    # driver is up; the kernel ignores a press of a key already down).
+    b = m.boot(timeout=QEMU_LIMIT)
     try:
         b.key_event(True)
-        b.cont()
         end = time.monotonic() + 240
         while time.monotonic() < end:
             if re.search(r"held through the fade: release", b.console_text()):
