@@ -13,6 +13,7 @@ import argparse
 import os
 import re
 import secrets
+import subprocess
 import sys
 import time
 import traceback
@@ -331,12 +332,112 @@ def sc_failsafe_poweron(m):
         b.kill()
 
 
+# ---- slots ----------------------------------------------------------------------------------
+
+def sc_slots(m):
+    marker = "RKMARK" + secrets.token_hex(8)
+    b = booted(m)
+    try:
+        expect("rk.slot=a" in b.check("cat /proc/cmdline"), "not booted from slot a")
+        # the "upgrade": GRUB boots slot b from now on
+        b.check("grub-editenv /boot/efi/EFI/resetkit/grubenv set rk_slot=b && sync")
+        b.check("systemctl reboot --no-block")
+        expect(b.wait_end(180) == "reboot", "no reboot")
+    finally:
+        b.kill()
+    b = booted(m)
+    try:
+        expect("rk.slot=b" in b.check("cat /proc/cmdline"), "not booted from slot b")
+        src = b.check("readlink -f $(findmnt -no SOURCE /)").strip()
+        expect(src == b.check("readlink -f /dev/disk/by-partlabel/root-b").strip(), f"/ is {src}, not root-b")
+        # slot a is the inactive one now: something of the old system on it
+        b.check(f"mkdir -p /run/slota && mount /dev/disk/by-partlabel/root-a /run/slota && "
+                f"printf 'old slot %s\\n' {marker} >/run/slota/old && umount /run/slota && sync")
+        wait_resetd(b)
+        log(f"button held {b.key(20.0):.1f} s")
+        expect(b.wait_end(300) == "reboot", "no reboot after a 20 s hold")
+    finally:
+        b.kill()
+    b = m.boot(timeout=QEMU_LIMIT)
+    try:
+        b.wait_console(r"a factory reset is (requested|interrupted)", 240)
+        expect(b.wait_end(600) == "reboot", "no reboot after the reset in the initramfs")
+        text = b.console_text()
+        expect("rk.slot=b" in text, "the reset did not run on slot b")
+        expect(re.search(r"zero-partition: slot a boot metadata removed", text), "slot a's boot metadata stays")
+    finally:
+        b.kill()
+    b = booted(m)
+    try:
+        expect("rk.slot=b" in b.check("cat /proc/cmdline"), "slot b does not boot after the reset")
+        env = b.check("grub-editenv /boot/efi/EFI/resetkit/grubenv list")
+        expect("rk_a_ok" not in env and "rk_b_ok=1" in env and "rk_slot=b" in env, f"grubenv: {env!r}")
+        b.check("n=$(blockdev --getsize64 /dev/disk/by-partlabel/root-a); "
+                "cmp -n $n /dev/disk/by-partlabel/root-a /dev/zero")
+        b.check("systemctl poweroff --no-block")
+        expect(b.wait_end(120) == "poweroff", "no power-off")
+    finally:
+        b.kill()
+
+
+# ---- package --------------------------------------------------------------------------------
+
+PKG_FILES = ("/lib/systemd/system/resetd.service", "/lib/systemd/system/reset-failsafe.service",
+             "/usr/share/initramfs-tools/hooks/resetkit",
+             "/usr/share/initramfs-tools/scripts/local-bottom/resetkit",
+             "/usr/lib/systemd/logind.conf.d/resetkit.conf", "/usr/lib/modules-load.d/resetkit.conf")
+
+
+def sc_package(m):
+    b = booted(m)
+    try:
+        b.check("DEBIAN_FRONTEND=noninteractive apt-get purge -y -q resetkit", timeout=600)
+        for f in PKG_FILES + ("/etc/resetkit/resetd.conf",):
+            b.check(f"test ! -e {f}")
+        out = b.check("lsinitramfs /boot/initrd.img-$(uname -r)")
+        expect("reset-failsafe" not in out and "resetkit" not in out, "the initramfs still has resetkit")
+        out = b.check("busctl get-property org.freedesktop.login1 /org/freedesktop/login1 "
+                      "org.freedesktop.login1.Manager HandleRebootKey")
+        log(f"after purge, logind's HandleRebootKey is {out.strip()} (read at logind's start)")
+        b.check("systemctl reboot --no-block")
+        expect(b.wait_end(180) == "reboot", "no reboot")
+    finally:
+        b.kill()
+    b = booted(m)
+    try:
+        b.check("test ! -e /run/resetkit/failsafe-ran")
+        expect("reset-failsafe" not in b.console_text(), "reset-failsafe ran after the purge")
+        out = b.check("busctl get-property org.freedesktop.login1 /org/freedesktop/login1 "
+                      "org.freedesktop.login1.Manager HandleRebootKey")
+        expect(out.strip() == 's "reboot"', f"HandleRebootKey after the purge: {out!r}")
+        b.check("DEBIAN_FRONTEND=noninteractive apt-get install -y -q /usr/local/share/rk-test/resetkit.deb",
+                timeout=600)
+        for f in PKG_FILES + ("/etc/resetkit/resetd.conf",):
+            b.check(f"test -e {f}")
+        out = b.check("systemctl is-enabled resetd.service reset-failsafe.service")
+        expect(out.split() == ["enabled", "enabled"], f"units after the reinstall: {out!r}")
+        out = b.check("lsinitramfs /boot/initrd.img-$(uname -r)")
+        expect("usr/sbin/reset-failsafe" in out, "the reinstall did not put reset-failsafe in the initramfs")
+        b.check("systemctl reboot --no-block")
+        expect(b.wait_end(180) == "reboot", "no reboot")
+    finally:
+        b.kill()
+    b = booted(m)
+    try:
+        b.check("test -e /run/resetkit/failsafe-ran")
+        expect("reset-failsafe" in b.console_text(), "reset-failsafe did not run after the reinstall")
+    finally:
+        b.kill()
+
+
 SCENARIOS = {
     "boot": sc_boot,
     "button-reboot": sc_button_reboot,
     "button-rescue": sc_button_rescue,
     "button-factory": sc_button_factory,
     "failsafe-poweron": sc_failsafe_poweron,
+    "slots": sc_slots,
+    "package": sc_package,
 }
 
 
@@ -359,7 +460,7 @@ def main():
         try:
             SCENARIOS[n](m)
             ok, why = True, ""
-        except (Failed, GuestError, TimeoutError, OSError) as e:
+        except (Failed, GuestError, TimeoutError, OSError, subprocess.CalledProcessError) as e:
             ok, why = False, f"{type(e).__name__}: {e}"
             traceback.print_exc()
             print(f"  console: {m.console}", flush=True)
