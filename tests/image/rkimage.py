@@ -21,6 +21,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -41,7 +42,11 @@ def log(msg):
 
 
 class Machine:
-    def __init__(self, base, workdir, name, mem="1024"):
+    def __init__(self, base, workdir, name, mem="1024", cache="unsafe"):
+        # cache: "unsafe" is fastest; a scenario that kills QEMU (a power
+        # cut) takes "writeback", so what the guest flushed is on the host
+        # file, qcow2's metadata included
+        self.cache = cache
         self.base = os.path.abspath(base)
         self.dir = os.path.abspath(workdir)
         self.name = name
@@ -76,7 +81,8 @@ class Boot:
         tag = f"{m.name}-{n}"
         self.qmp_path = os.path.join(m.dir, f"{tag}.qmp")
         self.agent_path = os.path.join(m.dir, f"{tag}.agent")
-        for p in (self.qmp_path, self.agent_path):
+        self.pid_path = os.path.join(m.dir, f"{tag}.pid")
+        for p in (self.qmp_path, self.agent_path, self.pid_path):
             if os.path.exists(p):
                 os.unlink(p)
         with open(m.console, "ab") as f:
@@ -88,7 +94,7 @@ class Boot:
             "-machine", "q35", "-accel", "tcg,thread=multi", "-cpu", "max", "-smp", "2", "-m", m.mem,
             "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
             "-drive", f"if=pflash,format=raw,unit=1,file={m.vars}",
-            "-drive", f"if=none,id=disk0,format=qcow2,file={m.disk},cache=unsafe,discard=unmap",
+            "-drive", f"if=none,id=disk0,format=qcow2,file={m.disk},cache={m.cache},discard=unmap",
             "-device", "virtio-blk-pci,drive=disk0,addr=0x4",
             "-device", f"virtio-keyboard-pci,id={KEYBOARD_ID},addr=0x5",
             "-device", "virtio-serial-pci,addr=0x6",
@@ -97,7 +103,7 @@ class Boot:
             "-chardev", f"file,id=serial0,path={m.console},append=on",
             "-serial", "chardev:serial0",
             "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
-            "-no-reboot",
+            "-no-reboot", "-pidfile", self.pid_path,
         ]
         if paused:
             cmd.append("-S")
@@ -254,6 +260,14 @@ class Boot:
         if "reboot: Power down" in text:
             return "poweroff"
         return "exit"
+
+    def power_cut(self):
+        """SIGKILL to QEMU itself (not to `timeout` around it): the guest
+        loses what it had not flushed."""
+        with open(self.pid_path) as f:
+            pid = int(f.read().strip())
+        os.kill(pid, signal.SIGKILL)
+        self.proc.wait(30)
 
     def running(self):
         return self.proc.poll() is None

@@ -11,6 +11,7 @@ failed.  See tests/image/README.md.
 
 import argparse
 import os
+import random
 import re
 import secrets
 import subprocess
@@ -106,7 +107,7 @@ def sc_button_reboot(m):
         b.kill()
     b = booted(m)
     try:
-        expect(b.check("journalctl --list-boots --no-pager | wc -l").strip() == "2", "not the second boot")
+        expect(b.check("journalctl --list-boots --no-pager | grep -c '^ *-\\?[0-9]'").strip() == "2", "not the second boot")
         out = b.check("journalctl -b -1 --no-pager -o cat _COMM=resetd")
         log("resetd said: " + " | ".join(out.strip().splitlines()[-3:]))
         expect("reboot" in out.lower(), "resetd did not log a reboot in the boot before")
@@ -227,6 +228,30 @@ def check_factory_state(b, before, marker):
     log("reset log: " + " | ".join(out.strip().splitlines()[-2:]))
 
 
+# What a factory reset leaves of everything plant() touched, without what
+# differs between two resets by design (new host keys, the journal's files,
+# times): an interrupted reset must end equal to an uninterrupted one.
+STATE_CMD = r"""
+for p in /etc/128technology/global.init /etc/128technology/pki /var/lib/128technology/secrets \
+         /var/lib/128technology/t128-running.json /etc/salt/pki /etc/ipsec.secrets /etc/pam_radius_auth.conf \
+         /etc/tacplus_servers /root/.ssh/id_ed25519 /root/.ssh/authorized_keys /root/.bash_history /root/.netrc \
+         /var/spool/cron/crontabs/root /var/lib/influxdb/data /var/tmp/scratch /var/log/app.log /home/alice \
+         /etc/rk-control /var/lib/resetkit/factory-reset.journal; do
+        if [ -e "$p" ]; then echo "present $p"; else echo "absent $p"; fi
+done
+ls -la /var/lib/influxdb | awk 'NR > 1 { print "influxdb", $1, $3, $4, $NF }'
+getent passwd | sort; getent group | sort
+getent shadow | awk -F: '{ print $1, $2, ($1 == "root" ? $3 : "-") }' | sort
+cat /etc/subuid /etc/subgid
+resetctl config show | sha256sum
+resetctl config list | awk 'NR > 1 { print $1, $4, $5, $6 }'
+grub-editenv /boot/efi/EFI/resetkit/grubenv list
+n=$(blockdev --getsize64 /dev/disk/by-partlabel/root-b)
+cmp -n "$n" /dev/disk/by-partlabel/root-b /dev/zero && echo "slot b zero"
+ls /etc/ssh/ | grep -c '^ssh_host_.*_key$'
+"""
+
+
 def scan_disk(m, marker):
     """The byte offsets of marker in the whole disk (the overlay over the
     base image, as raw bytes)."""
@@ -280,6 +305,7 @@ def sc_button_factory(m):
     b = booted(m)
     try:
         check_factory_state(b, before, marker)
+        REFERENCE["state"] = b.check(STATE_CMD)
         b.check("systemctl poweroff --no-block")
         expect(b.wait_end(120) == "poweroff", "no power-off")
     finally:
@@ -288,6 +314,65 @@ def sc_button_factory(m):
     expect(not hits, f"the marker is on the disk at {len(hits)} places, first at byte {hits[:5]}")
     expect(scan_disk(m, control_of(marker)), "the scan does not find the control string kept in /etc/rk-control")
     log("disk scanned: no marker (the control string found)")
+
+
+# ---- powercut ---------------------------------------------------------------------------------
+
+REFERENCE = {}          # button-factory's end state (STATE_CMD), uninterrupted
+
+
+def sc_powercut(m):
+    if "state" not in REFERENCE:
+        log("no uninterrupted reset to compare with yet: running button-factory first")
+        sc_button_factory(Machine(m.base, m.dir, "powercut-reference"))
+    seed = int(os.environ.get("RK_IMAGE_SEED", secrets.randbelow(1 << 30)))
+    log(f"seed {seed} (RK_IMAGE_SEED={seed} repeats the cuts)")
+    rng = random.Random(seed)
+    m = Machine(m.base, m.dir, m.name, cache="writeback")
+    marker = "RKMARK" + secrets.token_hex(8)
+    b = booted(m)
+    try:
+        before = plant(b, marker)
+        b.check("resetctl factory-reset --at-boot --yes")
+        b.check("systemctl reboot --no-block")
+        expect(b.wait_end(180) == "reboot", "no reboot after the request")
+    finally:
+        b.kill()
+    cuts = 0
+    while cuts < 3:
+        b = m.boot(timeout=QEMU_LIMIT)
+        try:
+            b.wait_console(r"factory reset (of /root started|resumed on /root)", 240)
+            delay = rng.uniform(0.0, 2.5)
+            time.sleep(delay)
+            if not b.running():
+                raise Failed(f"the reset finished within {delay:.2f} s, before cut {cuts + 1}: "
+                             f"rerun with another seed, or the reset became faster")
+            b.power_cut()
+            cuts += 1
+            step = re.findall(r"step \d+, entry \d+/\d+: [^\n]*", b.console_text())
+            log(f"cut {cuts}: {delay:.2f} s into the reset, at {step[-1] if step else 'its start'}")
+        finally:
+            b.kill()
+    b = m.boot(timeout=QEMU_LIMIT)
+    try:
+        b.wait_console(r"resumed on /root", 240)
+        expect(b.wait_end(600) == "reboot", "no reboot after the resumed reset")
+        expect("factory reset done" in b.console_text(), "no 'factory reset done' on the console")
+    finally:
+        b.kill()
+    b = booted(m)
+    try:
+        check_factory_state(b, before, marker)
+        state = b.check(STATE_CMD)
+    finally:
+        b.kill()
+    if state != REFERENCE["state"]:
+        import difflib
+        diff = "\n".join(difflib.unified_diff(REFERENCE["state"].splitlines(), state.splitlines(),
+                                               "uninterrupted", "interrupted", lineterm=""))
+        raise Failed(f"the interrupted reset ended differently:\n{diff}")
+    log("the end state equals the uninterrupted reset's")
 
 
 # ---- failsafe-poweron -----------------------------------------------------------------------
@@ -432,6 +517,7 @@ SCENARIOS = {
     "button-rescue": sc_button_rescue,
     "button-factory": sc_button_factory,
     "failsafe-poweron": sc_failsafe_poweron,
+    "powercut": sc_powercut,
     "slots": sc_slots,
     "package": sc_package,
 }
