@@ -333,8 +333,8 @@ def sc_powercut(m):
     b = booted(m)
     try:
         before = plant(b, marker)
-        b.check("resetctl factory-reset --at-boot --yes")
-        b.check("systemctl reboot --no-block")
+        # the request, then resetctl reboots (outside the agent, which goes down)
+        b.check("systemd-run --no-block --unit=rk-request resetctl factory-reset --at-boot --yes")
         expect(b.wait_end(180) == "reboot", "no reboot after the request")
     finally:
         b.kill()
