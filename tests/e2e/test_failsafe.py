@@ -556,6 +556,33 @@ def test_boot_scripts_agree():
         assert "resetkit.failsafe" in s, rel
 
 
+def test_initramfs_sees_the_button_and_the_boot_environment():
+    """found booting the real appliance (tests/image): initramfs-tools' udev
+    hook leaves out the input rules, so no /dev/input/by-path name of the
+    button exists in the initramfs; the button's driver is loaded just before
+    reset-failsafe runs, so udev must be waited for; and a [slots] grubenv on
+    the EFI system partition is not mounted there"""
+    hook = (SRC / "data/initramfs-tools/hooks/resetkit").read_text()
+    assert "60-persistent-input.rules" in hook and "60-input-id.rules" in hook
+    assert "initramfs-env" in hook and "/etc/fstab" in hook
+    bottom = (SRC / "data/initramfs-tools/scripts/local-bottom/resetkit").read_text()
+    assert "wait_for_udev" in bottom
+    assert bottom.index("wait_for_udev") < bottom.index("/usr/sbin/reset-failsafe --initrd")
+    assert ". /etc/resetkit/initramfs-env" in bottom and 'umount "$envmnt"' in bottom
+
+
+@pytest.mark.parametrize("unit", ["resetd.service", "reset-failsafe.service", "resetkit-resume.service",
+                                  "resetkit-firstboot.service"])
+def test_units_let_openat2_through(unit):
+    """found booting the real appliance: under RestrictSUIDSGID=yes systemd
+    fails every openat2() with ENOSYS, and resetd could not read its
+    configuration"""
+    text = (BUILD / "data" / unit).read_text() if (BUILD / "data" / unit).exists() \
+        else (SRC / "data/systemd" / unit).read_text()
+    settings = [line.split("=", 1)[0] for line in text.splitlines() if not line.startswith("#")]
+    assert "RestrictSUIDSGID" not in settings
+
+
 def test_systemd_unit_verifies(tmp_path):
     unit = (BUILD / "data/reset-failsafe.service").read_text()
     assert "\nType=oneshot\n" in unit and "\nTimeoutStartSec=infinity\n" in unit
