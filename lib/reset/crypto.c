@@ -246,7 +246,8 @@ int rk_crypto_find_mappings(int sysfs_fd, const struct rk_crypto_probe *p, char 
                                 continue;
                         snprintf(rel, sizeof rel, "block/%s/dm/name", de->d_name);
                         _cleanup_free_ char *name = NULL, *item = NULL;
-                        if (rk_read_at(sysfs_fd, rel, 0, 256, &name, NULL) == 0)
+                        /* max 4096: sysfs gives every attribute that size */
+                        if (rk_read_at(sysfs_fd, rel, 0, 4096, &name, NULL) == 0)
                                 name[strcspn(name, "\n")] = 0;
                         if (asprintf(&item, "%s (%s)", de->d_name, name ? name : "?") < 0)
                                 r = -ENOMEM;
@@ -419,6 +420,11 @@ int rk_crypto_erase(const char *device, struct rk_crypto_result *res, char *err,
         snprintf(mode, sizeof mode, "%s", rk_strna(cs->crypt_get_cipher_mode(h.cd)));
         snprintf(uuid, sizeof uuid, "%s", rk_strna(cs->crypt_get_uuid(h.cd)));
         int key_size = cs->crypt_get_volume_key_size(h.cd), sector = cs->crypt_get_sector_size(h.cd);
+        /* LUKS2 knows the key size from its keyslots: a header whose slots
+         * an earlier attempt destroyed (a retry, after the volume was
+         * closed) says 0, which no format accepts: XTS takes two keys */
+        if (key_size <= 0)
+                key_size = strstr(mode, "xts") ? 64 : 32;
         uint64_t data_offset = cs->crypt_get_data_offset(h.cd), md = 0, ks = 0;
         bool luks2 = strcmp(type, CRYPT_LUKS2) == 0;
         int max = cs->crypt_keyslot_max(type);
@@ -455,14 +461,15 @@ int rk_crypto_erase(const char *device, struct rk_crypto_result *res, char *err,
         cs->crypt_free(RK_TAKE_PTR(h.cd));
 
         /* 3. the digest goes with a fresh header */
-        r = rewrite_header(cs, device, type, cipher, mode, key_size, data_offset, md, ks, sector);
-        res->header_rewritten = r >= 0;
+        int hr = rewrite_header(cs, device, type, cipher, mode, key_size, data_offset, md, ks, sector);
+        res->header_rewritten = hr >= 0;
 
         /* 4. the keyslot areas: zeros, durable */
         int z = zero_areas(device, areas, n);
 
         /* 5. read it all back */
         const char *why = NULL;
+        char hwhy[160];
         if (crypt_open_quiet(cs, device, &h.cd) < 0 || cs->crypt_load(h.cd, CRYPT_LUKS, NULL) < 0)
                 why = "the header does not load after the erase";
         else {
@@ -474,8 +481,19 @@ int rk_crypto_erase(const char *device, struct rk_crypto_result *res, char *err,
                         if (cs->crypt_token_status(h.cd, t, &tt) != CRYPT_TOKEN_INACTIVE)
                                 why = "a token is still there";
                 }
-                if (!why && (!res->header_rewritten || rk_streq(cs->crypt_get_uuid(h.cd), uuid)))
-                        why = "the old header (its key digest) was not replaced";
+                if (!why && hr == -EBUSY)
+                        /* libcryptsetup formats no device in use: an open
+                         * mapping holds it.  Its keyslots are gone and their
+                         * areas zeroed below; the retry at the next boot,
+                         * with the volume closed, replaces the header. */
+                        why = "the volume is open (a mapping holds it): its keyslots are destroyed, but its header "
+                              "(the key digest) cannot be replaced until it is closed; the retry at the next boot "
+                              "does it";
+                else if (!why && (!res->header_rewritten || rk_streq(cs->crypt_get_uuid(h.cd), uuid))) {
+                        snprintf(hwhy, sizeof hwhy, "the old header (its key digest) was not replaced%s%s",
+                                 hr < 0 ? ": " : "", hr < 0 ? strerror(-hr) : "");
+                        why = hwhy;
+                }
         }
         int v = z < 0 ? z : areas_zero(device, areas, n, &res->area_bytes);
         res->areas = n;

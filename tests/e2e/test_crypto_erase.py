@@ -335,3 +335,21 @@ def test_recreate_that_did_not_finish_is_made_again(tmp_path):
     run(["recreate-volumes"], root=root, check=0)
     assert label(img) == "(no label)"
     assert "left alone" in run(["recreate-volumes"], root=root, check=0).stderr
+
+
+def test_header_without_keyslots_is_erased_again(tmp_path):
+    """What a retry finds after an attempt that destroyed every keyslot but
+    could not replace the header (the volume was open: a mapping held it):
+    a LUKS2 header with no keyslot, whose key size libcryptsetup can no
+    longer tell.  The retry replaces the header all the same (before: the
+    fresh header was refused, EINVAL, and the entry failed at every boot)."""
+    root, img = rig(tmp_path)
+    old_digest = metadata(img)["digests"]["0"]["digest"]
+    for slot in ("0", "1"):
+        cs("luksKillSlot", "-q", img, slot)
+    assert metadata(img)["keyslots"] == {}
+    p = run(RESET, root=root)
+    assert p.returncode == 0, p.stderr[-1500:]
+    m = metadata(img)
+    assert m["keyslots"] == {} and all(d["digest"] != old_digest for d in m["digests"].values())
+    assert cert(root)["media"][0]["verification"]["result"] == "pass"
