@@ -163,7 +163,7 @@ class Boot:
             f.seek(self.console_start)
             return f.read().decode(errors="replace")
 
-    def wait_console(self, pattern, timeout):
+    def wait_console(self, pattern, timeout, poll=0.2):
         end = time.monotonic() + timeout
         rx = re.compile(pattern)
         while time.monotonic() < end:
@@ -172,7 +172,7 @@ class Boot:
                 return m
             if self.proc.poll() is not None:
                 break
-            time.sleep(0.2)
+            time.sleep(poll)
         raise GuestError(f"boot {self.n}: no /{pattern}/ on the console within {timeout} s")
 
     # ---- the button ----
@@ -260,6 +260,11 @@ class Boot:
         if "reboot: Power down" in text:
             return "poweroff"
         return "exit"
+
+    def request(self, command):
+        """Run a command that ends this boot (reboot, power-off) a second
+        from now, so the agent answers before it goes down."""
+        self.check(f"systemd-run --no-block --on-active=1 --timer-property=AccuracySec=100ms {command}")
 
     def power_cut(self):
         """SIGKILL to QEMU itself (not to `timeout` around it): the guest
