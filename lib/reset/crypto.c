@@ -17,7 +17,6 @@
 #include "util.h"
 #include "zero.h"
 
-#define IO_CHUNK (1024 * 1024)
 #define KEY_BYTES 64
 
 /* libcryptsetup is loaded on first use, like libcrypto (lib/base/sha256.c):
@@ -287,22 +286,12 @@ static int zero_areas(const char *device, const struct area *a, unsigned n) {
         _cleanup_close_ int fd = open(device, O_RDWR | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        _cleanup_free_ char *zero = calloc(1, IO_CHUNK);
-        if (!zero)
-                return -ENOMEM;
-        for (unsigned i = 0; i < n; i++)
-                for (uint64_t done = 0; done < a[i].len;) {
-                        size_t k = a[i].len - done < IO_CHUNK ? (size_t) (a[i].len - done) : IO_CHUNK;
-                        ssize_t w = pwrite(fd, zero, k, (off_t) (a[i].off + done));
-                        if (w < 0 && errno == EINTR)
-                                continue;
-                        if (w <= 0)
-                                return w < 0 ? -errno : -EIO;
-                        done += (uint64_t) w;
-                }
-        if (fdatasync(fd) < 0)
-                return -errno;
-        return 0;
+        for (unsigned i = 0; i < n; i++) {
+                int r = rk_zero_range(fd, a[i].off, a[i].len);
+                if (r < 0)
+                        return r;
+        }
+        return fdatasync(fd) < 0 ? -errno : 0;
 }
 
 /* Read back from the device, not the page cache: 0 all zero, -EBADMSG not,
@@ -315,24 +304,13 @@ static int areas_zero(const char *device, const struct area *a, unsigned n, uint
         struct stat st;
         if (fstat(fd, &st) == 0 && S_ISBLK(st.st_mode))
                 (void) ioctl(fd, BLKFLSBUF, 0);
-        _cleanup_free_ unsigned char *buf = malloc(IO_CHUNK);
-        if (!buf)
-                return -ENOMEM;
         *ret_bytes = 0;
-        for (unsigned i = 0; i < n; i++)
-                for (uint64_t done = 0; done < a[i].len;) {
-                        size_t k = a[i].len - done < IO_CHUNK ? (size_t) (a[i].len - done) : IO_CHUNK;
-                        ssize_t got = pread(fd, buf, k, (off_t) (a[i].off + done));
-                        if (got < 0 && errno == EINTR)
-                                continue;
-                        if (got <= 0)
-                                return got < 0 ? -errno : -EIO;
-                        for (ssize_t b = 0; b < got; b++)
-                                if (buf[b])
-                                        return -EBADMSG;
-                        done += (uint64_t) got;
-                        *ret_bytes += (uint64_t) got;
-                }
+        for (unsigned i = 0; i < n; i++) {
+                int r = rk_zero_range_check(fd, a[i].off, a[i].len);
+                if (r < 0)
+                        return r;
+                *ret_bytes += a[i].len;
+        }
         return 0;
 }
 

@@ -605,6 +605,31 @@ static int write_zeros(int fd, const void *zbuf, uint64_t off, uint64_t len) {
         return 0;
 }
 
+int rk_zero_range(int fd, uint64_t off, uint64_t len) {
+        void *zbuf = alloc_zero_buf(IO_BUF);
+        if (!zbuf)
+                return -ENOMEM;
+        int r = write_zeros(fd, zbuf, off, len);
+        munmap(zbuf, IO_BUF);
+        return r;
+}
+
+int rk_zero_range_check(int fd, uint64_t off, uint64_t len) {
+        uint8_t *buf = alloc_zero_buf(IO_BUF);
+        if (!buf)
+                return -ENOMEM;
+        int r = 0;
+        for (uint64_t done = 0; done < len && r >= 0;) {
+                uint64_t k = len - done < IO_BUF ? len - done : IO_BUF;
+                r = read_at(fd, buf, (size_t) k, off + done);
+                if (r >= 0 && first_nonzero(buf, (size_t) k) < k)
+                        r = -EBADMSG;
+                done += k;
+        }
+        munmap(buf, IO_BUF);
+        return r;
+}
+
 /* One chunk, by the current method; switches method down when the device
  * or filesystem says it cannot do this one. */
 static int zero_chunk(int fd, struct rk_zero_stats *st, const void *zbuf, uint64_t off, uint64_t len,

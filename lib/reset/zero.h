@@ -157,6 +157,13 @@ struct rk_zero_stats {
         char erase_note[384];
 };
 
+/* Zeros over [off, off + len) of fd (no flush: the caller's), and the
+ * read of that range: 0 all zero, -EBADMSG not, or the read error.  For
+ * small regions (a LUKS header's keyslot areas): no method choice, no
+ * sampling. */
+int rk_zero_range(int fd, uint64_t off, uint64_t len);
+int rk_zero_range_check(int fd, uint64_t off, uint64_t len);
+
 /* Size of what fd is: block device (BLKGETSIZE64) or regular file. */
 int rk_zero_target_size(int fd, bool *ret_is_block, uint64_t *ret_size, unsigned *ret_align);
 
