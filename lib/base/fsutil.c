@@ -347,3 +347,29 @@ char *rk_sysfs_block_dir(dev_t dev) {
         snprintf(link, sizeof link, "/sys/dev/block/%u:%u", major(dev), minor(dev));
         return realpath(link, NULL);
 }
+
+int rk_sysfs_loops_of(int sysfs_fd, dev_t dev, ino_t ino, char ***ret) {
+        _cleanup_close_ int bfd = openat(sysfs_fd, "block", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = bfd >= 0 ? fdopendir(bfd) : NULL;
+        if (!d)
+                return 0;       /* no sysfs (a container): no loop device either */
+        bfd = -1;
+        struct dirent *de;
+        int r = 0;
+        while (r >= 0 && (de = readdir(d))) {
+                if (!rk_startswith(de->d_name, "loop"))
+                        continue;
+                char rel[300];
+                snprintf(rel, sizeof rel, "block/%s/loop/backing_file", de->d_name);
+                _cleanup_free_ char *text = NULL;
+                /* max 4096: sysfs gives every attribute that size */
+                if (rk_read_at(sysfs_fd, rel, 0, 4096, &text, NULL) < 0)
+                        continue;
+                text[strcspn(text, "\n")] = 0;
+                struct stat st;
+                if (stat(text, &st) == 0 && st.st_dev == dev && st.st_ino == ino)
+                        r = rk_strv_push(ret, de->d_name);
+        }
+        closedir(d);
+        return r;
+}

@@ -88,3 +88,7 @@ int rk_open_parent_resolve(int dirfd, const char *path, uint64_t resolve, const 
  * /sys/dev/block/MAJ:MIN (e.g. /sys/devices/virtual/block/loop0/loop0p1;
  * its last component is the kernel's name).  NULL with errno set. */
 char *rk_sysfs_block_dir(dev_t dev);
+/* The loop devices (kernel names, "loop0" ...) whose backing file is the
+ * file (dev, ino), from sysfs_fd (an O_DIRECTORY fd of /sys, or of a tree
+ * laid out like it), pushed to *ret.  0 (none is no error) or -ENOMEM. */
+int rk_sysfs_loops_of(int sysfs_fd, dev_t dev, ino_t ino, char ***ret);

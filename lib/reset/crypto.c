@@ -199,28 +199,7 @@ static int target_names(int sysfs_fd, const struct rk_crypto_probe *p, char ***r
                 const char *base = strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf;
                 return rk_strv_push(ret, base);
         }
-        _cleanup_close_ int bfd = openat(sysfs_fd, "block", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        DIR *d = bfd >= 0 ? fdopendir(bfd) : NULL;
-        if (!d)
-                return 0;
-        bfd = -1;
-        struct dirent *de;
-        int r = 0;
-        while (r >= 0 && (de = readdir(d))) {
-                if (!rk_startswith(de->d_name, "loop"))
-                        continue;
-                char rel[300];
-                snprintf(rel, sizeof rel, "block/%s/loop/backing_file", de->d_name);
-                _cleanup_free_ char *text = NULL;
-                if (rk_read_at(sysfs_fd, rel, 0, PATH_MAX, &text, NULL) < 0)
-                        continue;
-                text[strcspn(text, "\n")] = 0;
-                struct stat st;
-                if (stat(text, &st) == 0 && st.st_dev == p->dev && st.st_ino == p->ino)
-                        r = rk_strv_push(ret, de->d_name);
-        }
-        closedir(d);
-        return r;
+        return rk_sysfs_loops_of(sysfs_fd, p->dev, p->ino, ret);
 }
 
 int rk_crypto_find_mappings(int sysfs_fd, const struct rk_crypto_probe *p, char ***ret) {

@@ -240,28 +240,13 @@ int rk_mountinfo_find(const char *text, dev_t dev, bool (*is_part)(dev_t part, d
 
 /* A loop device that has `sl` (an image file) as its backing file. */
 static int image_attached(const struct rk_slot *sl, char *loopname, size_t len) {
-        DIR *d = opendir("/sys/block");
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
-        struct dirent *de;
-        int found = 0;
-        while (!found && (de = readdir(d))) {
-                if (!rk_startswith(de->d_name, "loop"))
-                        continue;
-                char p[PATH_MAX], backing[PATH_MAX];
-                snprintf(p, sizeof p, "/sys/block/%s/loop/backing_file", de->d_name);
-                _cleanup_fclose_ FILE *f = fopen(p, "re");
-                if (!f || !fgets(backing, sizeof backing, f))
-                        continue;
-                backing[strcspn(backing, "\n")] = 0;
-                struct stat st;
-                if (stat(backing, &st) == 0 && st.st_dev == sl->dev && st.st_ino == sl->ino) {
-                        snprintf(loopname, len, "/dev/%s", de->d_name);
-                        found = 1;
-                }
-        }
-        closedir(d);
-        return found;
+        _cleanup_close_ int sysfs = open("/sys", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_strv_free_ char **loops = NULL;
+        int r = sysfs < 0 ? 0 : rk_sysfs_loops_of(sysfs, sl->dev, sl->ino, &loops);
+        if (r < 0 || !loops)
+                return r;
+        snprintf(loopname, len, "/dev/%s", loops[0]);
+        return 1;
 }
 
 static int holders_count(dev_t dev) {
