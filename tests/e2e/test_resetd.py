@@ -606,6 +606,10 @@ def test_simulator_two_phase_factory_reset():
     assert "+ created  /var/lib/resetkit/factory-reset.journal" in request, out
     assert "removed  /etc/ssh/ssh_host_ed25519_key" not in request, out
     assert "reset-failsafe: carrying out the factory reset requested" in boot, out
+    # one power decision, reset-failsafe's own after the LED: the engine
+    # under it does not try the tree's reboot too (before: "reboot:
+    # skipped: --root ... is not this system" from the engine, then the reboot)
+    assert "reboot: skipped" not in boot and boot.count("(demo) reboot requested") == 1, out
     assert "- removed  /etc/ssh/ssh_host_ed25519_key" in boot, out
     assert "resetctl status: factory reset complete" in boot, out
     assert "the appliance is up again" in boot and boot.count("resetd: ready") == 1, out
