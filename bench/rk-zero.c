@@ -7,7 +7,7 @@
  *
  *   rk-zero device PATH [--start N] [--chunk N] [--verify sample|full|none] [--seed N] [--state FILE]
  *   rk-zero verify PATH [--verify sample|full] [--seed N]
- *   rk-zero free-space ROOT MOUNTPOINT [--verify ...] [--state FILE] [--refuse-dev-of PATH] [--max-write N]
+ *   rk-zero free-space ROOT MOUNTPOINT [--verify ...] [--state FILE] [--refuse-dev-of PATH] [--max-write N] [--write-only]
  *   rk-zero recover ROOT MOUNTPOINT --state FILE
  *   rk-zero preflight ROOT CONFIG [--slot a|b]
  *   rk-zero inactive ROOT CONFIG [--slot a|b] [--verify ...] [--state FILE] [--chunk N]
@@ -28,7 +28,7 @@
 
 struct opts {
         uint64_t start, chunk, seed, max_write;
-        bool start_set, no_verify;
+        bool start_set, no_verify, write_only;
         const char *refuse_dev_of;      /* refuse the filesystem holding this path, as the engine refuses the host's / */
         enum rk_verify verify;
         const char *state;
@@ -234,6 +234,7 @@ static int cmd_free_space(const char *root, const char *mp, const struct opts *o
                 .reserve_orig = s.reserve,
                 .reserve_fs = s.fs_id[0] ? s.fs_id : NULL,
                 .max_write = o->max_write,
+                .write_only = o->write_only,
         };
         struct cb c = { .state = &s };
         struct rk_fill_ops ops = {
@@ -357,7 +358,7 @@ static int usage(void) {
         fprintf(stderr,
                 "usage: rk-zero device PATH [--start N] [--chunk N] [--verify sample|full|none] [--seed N] [--state FILE]\n"
                 "       rk-zero verify PATH [--verify sample|full] [--seed N]\n"
-                "       rk-zero free-space ROOT MOUNTPOINT [--verify ...] [--state FILE] [--refuse-dev-of PATH] [--max-write N]\n"
+                "       rk-zero free-space ROOT MOUNTPOINT [--verify ...] [--state FILE] [--refuse-dev-of PATH] [--max-write N] [--write-only]\n"
                 "       rk-zero recover ROOT MOUNTPOINT --state FILE\n"
                 "       rk-zero preflight ROOT CONFIG [--slot a|b]\n"
                 "       rk-zero inactive ROOT CONFIG [--slot a|b] [--verify ...] [--state FILE] [--chunk N]\n");
@@ -374,6 +375,7 @@ int main(int argc, char **argv) {
                 { "slot", required_argument, NULL, 'l' },
                 { "refuse-dev-of", required_argument, NULL, 'H' },
                 { "max-write", required_argument, NULL, 'm' },
+                { "write-only", no_argument, NULL, 'W' },
                 {}
         };
         struct opts o = { .slot = -1, .seed = 0x5eed };
@@ -392,6 +394,9 @@ int main(int argc, char **argv) {
                 case 'm':
                         if (rk_parse_uint64(optarg, &o.max_write) < 0)
                                 return usage();
+                        break;
+                case 'W':
+                        o.write_only = true;
                         break;
                 case 'S':
                         if (rk_parse_uint64(optarg, &o.seed) < 0)

@@ -16,6 +16,7 @@
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 
+#include "extents.h"
 #include "fault.h"
 #include "fsutil.h"
 #include "mount.h"
@@ -418,6 +419,7 @@ static int check_region(int fd, uint8_t *buf, uint64_t off, uint64_t len, struct
 
 struct verify_job {
         int fd;
+        const struct rk_extent_map *map;        /* plan offsets are the map's logical ones; NULL: fd's own */
         const struct rk_verify_plan *plan;
         uint64_t aligned_end;
         rk_progress_fn progress;
@@ -439,6 +441,23 @@ struct verify_reader {
 };
 
 /* Under the lock: the next place to read, false when done or failed. */
+/* A place of a mapped read-back: its logical range read where the map
+ * puts it on the device, piece by piece across extent boundaries. */
+static int check_mapped(const struct rk_extent_map *m, int fd, uint8_t *buf, uint64_t off, uint64_t len,
+                        struct rk_verify_result *res, char *err, size_t errlen) {
+        while (len > 0) {
+                const struct rk_extent *e = &m->v[rk_extent_map_find(m, off)];
+                uint64_t in = off - e->logical, piece = e->length - in < len ? e->length - in : len;
+                int r = check_region(fd, buf, e->physical + in, piece, res, err, errlen);
+                if (r < 0)
+                        return r;
+                res->places -= piece < len;     /* one place, however many pieces */
+                off += piece;
+                len -= piece;
+        }
+        return 0;
+}
+
 static bool verify_take(struct verify_job *j, uint64_t *i) {
         if (j->r < 0 || j->next >= j->plan->n_places)
                 return false;
@@ -461,7 +480,9 @@ static void *verify_reader_run(void *arg) {
                         len = off < j->aligned_end ? j->aligned_end - off : 0;
                 struct rk_verify_result one = {};
                 char err[256] = "";
-                int r = len > 0 ? check_region(j->fd, rd->buf, off, len, &one, err, sizeof err) : 0;
+                int r = len == 0 ? 0
+                        : j->map ? check_mapped(j->map, j->fd, rd->buf, off, len, &one, err, sizeof err)
+                                 : check_region(j->fd, rd->buf, off, len, &one, err, sizeof err);
                 pthread_mutex_lock(&j->lock);
                 j->res->bytes += one.bytes;
                 j->res->places += one.places;
@@ -512,9 +533,9 @@ static int verify_places(struct verify_job *j) {
         return j->r;
 }
 
-int rk_zero_verify(int fd, uint64_t size, enum rk_verify mode, uint64_t seed,
-                   rk_progress_fn progress, void *userdata,
-                   struct rk_verify_result *res, char *err, size_t errlen) {
+static int verify_fd(int fd, const struct rk_extent_map *map, uint64_t size, enum rk_verify mode, uint64_t seed,
+                     rk_progress_fn progress, void *userdata,
+                     struct rk_verify_result *res, char *err, size_t errlen) {
         *res = (struct rk_verify_result) {};
         uint64_t t0 = rk_now_ns();
         bool is_block;
@@ -527,6 +548,12 @@ int rk_zero_verify(int fd, uint64_t size, enum rk_verify mode, uint64_t seed,
         }
         if (!is_block)
                 align = 4096;
+        if (map && size % align) {
+                /* a map's extents are whole filesystem blocks: never so */
+                snprintf(err, errlen, "verify: %llu mapped bytes are not whole %u-byte blocks",
+                         (unsigned long long) size, align);
+                return -EINVAL;
+        }
 
         /* Read the disk, not the page cache: O_DIRECT, or, where the
          * filesystem has none, drop the cached pages first. */
@@ -541,11 +568,11 @@ int rk_zero_verify(int fd, uint64_t size, enum rk_verify mode, uint64_t seed,
         res->full = plan.full;
         uint64_t aligned_end = size / align * align;
         struct verify_job job = {
-                .fd = fd, .plan = &plan, .aligned_end = aligned_end, .progress = progress, .userdata = userdata,
+                .fd = fd, .map = map, .plan = &plan, .aligned_end = aligned_end, .progress = progress, .userdata = userdata,
                 .lock = PTHREAD_MUTEX_INITIALIZER, .res = res, .err = err, .errlen = errlen,
         };
         r = verify_places(&job);
-        if (r >= 0 && aligned_end < size) {
+        if (r >= 0 && aligned_end < size && !map) {
                 uint8_t *buf = alloc_zero_buf(IO_BUF);
                 if (!buf)
                         r = -ENOMEM;
@@ -562,6 +589,17 @@ int rk_zero_verify(int fd, uint64_t size, enum rk_verify mode, uint64_t seed,
         if (r < 0 && !res->nonzero)
                 res->error = r;
         return r;
+}
+
+int rk_zero_verify(int fd, uint64_t size, enum rk_verify mode, uint64_t seed,
+                   rk_progress_fn progress, void *userdata,
+                   struct rk_verify_result *res, char *err, size_t errlen) {
+        return verify_fd(fd, NULL, size, mode, seed, progress, userdata, res, err, errlen);
+}
+
+int rk_zero_verify_mapped(int fd, const struct rk_extent_map *map, enum rk_verify mode, uint64_t seed,
+                          struct rk_verify_result *res, char *err, size_t errlen) {
+        return verify_fd(fd, map, map->total, mode, seed, NULL, NULL, res, err, errlen);
 }
 
 /* ---- whole device or file ---- */
@@ -1178,6 +1216,198 @@ out:
         return r;
 }
 
+/* ---- the fill by the device ----
+ * Writing every zero through the filesystem costs the device the writes
+ * and, after the read-back, FITRIM's discard of the same blocks.  On ext4
+ * over a block device the fill instead reserves the free space with
+ * fallocate() (unwritten extents: nothing goes through the page cache, so
+ * no writeback can meet the full disk), asks FIEMAP where those blocks are,
+ * and has the device zero exactly them (BLKZEROOUT: the device's WRITE
+ * ZEROES, or the kernel's zero pages where it has none), then flushes it.
+ * The read-back reads those blocks on the device: the filesystem would
+ * answer zeros for unwritten extents without reading anything.  The blocks
+ * stay the fill's (the files are held open) until the read-back is done. */
+
+static int device_unavailable(struct rk_fill_stats *st, const char *what, int r) {
+        if (r < 0)
+                snprintf(st->device_why, sizeof st->device_why, "%s: %s", what, strerror(-r));
+        else
+                snprintf(st->device_why, sizeof st->device_why, "%s", what);
+        return -EOPNOTSUPP;
+}
+
+/* fallocate() at the end of fd until ENOSPC, halving down to `min`.  An
+ * ENOSPC may still have allocated part: the file's size says how much.
+ * Returns the bytes reserved or -errno. */
+static int64_t reserve_until_full(int fd, uint64_t max, uint64_t min, uint64_t *pos) {
+        uint64_t size = max, start = *pos;
+        bool guided = true;
+        while (size >= min) {
+                RK_FAULT("zero:fill");
+                uint64_t len = size;
+                struct statvfs sv;
+                if (guided && fstatvfs(fd, &sv) == 0) {
+                        uint64_t avail = (uint64_t) sv.f_bfree * sv.f_frsize / min * min;
+                        if (avail < len)
+                                len = avail;
+                        if (len < min) {
+                                guided = false;
+                                continue;
+                        }
+                }
+                int r = RK_FAIL("zero:fallocate");
+                if (r == 0 && fallocate(fd, 0, (off_t) *pos, (off_t) len) < 0)
+                        r = -errno;
+                if (r == -EINTR)
+                        continue;
+                if (r == -ENOSPC || r == -EDQUOT || r == -EFBIG) {
+                        struct stat s;
+                        if (fstat(fd, &s) == 0 && (uint64_t) s.st_size > *pos)
+                                *pos = (uint64_t) s.st_size;
+                        guided = false;
+                        size = len / 2;
+                        continue;
+                }
+                if (r < 0)
+                        return r;
+                *pos += len;
+        }
+        return (int64_t) (*pos - start);
+}
+
+/* Reserve the free space in fill files (more than one when a file's extent
+ * tree can take no more blocks) and map them onto the device. */
+static int reserve_and_map(int dfd, uint64_t max, uint64_t bsize, struct fill_ctx *c, struct fill_set *set,
+                           struct rk_extent_map *map, char *err, size_t errlen) {
+        struct rk_fill_stats *st = c->st;
+        st->tmpfile = true;
+        for (unsigned i = 0; i < 256; i++) {
+                bool tf = st->tmpfile;
+                int fd = fill_open(dfd, false, i == 0 ? &st->tmpfile : &tf);
+                if (fd < 0 && i == 0) {
+                        snprintf(err, errlen, "cannot create the fill file: %s", strerror(-fd));
+                        return fd;
+                }
+                if (fd < 0)
+                        break;  /* no inode left: that is full too */
+                uint64_t pos = 0;
+                int64_t w = reserve_until_full(fd, max, bsize, &pos);
+                if (w <= 0 || fill_push(set, fd) < 0) {
+                        close(fd);
+                        if (w == -EOPNOTSUPP)
+                                return device_unavailable(st, "fallocate", (int) w);
+                        if (w < 0) {
+                                snprintf(err, errlen, "fallocate of fill file %u failed: %s", i + 1, strerror((int) -w));
+                                return (int) w;
+                        }
+                        if (w > 0)
+                                return -ENOMEM;
+                        break;
+                }
+                int r = rk_extent_map_add(map, fd, pos);
+                if (r == -EOPNOTSUPP || r == -ERANGE)
+                        return device_unavailable(st, "FIEMAP cannot place the fill's blocks on the device", r);
+                if (r < 0) {
+                        snprintf(err, errlen, "FIEMAP of fill file %u failed: %s", i + 1, strerror(-r));
+                        return r;
+                }
+        }
+        st->files = set->n;
+        return 0;
+}
+
+/* BLKZEROOUT over every extent of the map, in pieces of at most `max`
+ * (progress, and a kill point between them), then the device's flush. */
+static int zero_mapped(int bdev, const struct rk_extent_map *map, uint64_t max, struct fill_ctx *c,
+                       char *err, size_t errlen) {
+        struct rk_fill_stats *st = c->st;
+        for (size_t i = 0; i < map->n; i++)
+                for (uint64_t done = 0; done < map->v[i].length;) {
+                        RK_FAULT("zero:fill");
+                        uint64_t len = map->v[i].length - done < max ? map->v[i].length - done : max;
+                        uint64_t range[2] = { map->v[i].physical + done, len };
+                        /* Blocks freed a moment ago (the directories the
+                         * reset just removed) may still be cached pages of
+                         * the device, fresh ones in per-CPU batches the
+                         * kernel's BLKZEROOUT will not wait for (EBUSY);
+                         * DONTNEED drains those batches and drops the clean
+                         * pages first. */
+                        (void) posix_fadvise(bdev, (off_t) range[0], (off_t) len, POSIX_FADV_DONTNEED);
+                        int r = z_ioctl(bdev, BLKZEROOUT, range, "zero:zeroout");
+                        /* EBUSY: the kernel would not drop a cached page of
+                         * the device there (it never discards one under a
+                         * mounted filesystem).  Writing zeros through the
+                         * filesystem instead redoes the whole fill. */
+                        if (r == -EOPNOTSUPP || r == -ENOTTY || r == -EINVAL || r == -EPERM || r == -EACCES ||
+                            r == -EBUSY)
+                                return device_unavailable(st, "BLKZEROOUT on the filesystem's device", r);
+                        if (r < 0) {
+                                snprintf(err, errlen, "BLKZEROOUT of %llu bytes at device offset %llu failed: %s",
+                                         (unsigned long long) len, (unsigned long long) range[0], strerror(-r));
+                                return r;
+                        }
+                        done += len;
+                        st->bytes += len;
+                        fill_progress(c);
+                }
+        int r = z_fdatasync(bdev);
+        if (r < 0)
+                snprintf(err, errlen, "flushing the device after BLKZEROOUT failed: %s", strerror(-r));
+        return r;
+}
+
+/* -EOPNOTSUPP (the reason in st->device_why; what was reserved is still in
+ * set, for the caller to release) when this filesystem or device cannot. */
+static int do_fill_device(int dfd, const struct rk_fill_opts *opts, struct fill_ctx *c, struct fill_set *set,
+                          struct rk_extent_map *map, int *ret_bdev, char *err, size_t errlen) {
+        struct rk_fill_stats *st = c->st;
+        struct statfs sfs;
+        if (fstatfs(dfd, &sfs) < 0)
+                return -errno;
+        if (sfs.f_type != EXT4_SUPER_MAGIC)
+                return device_unavailable(st, "not ext4 (FIEMAP's block numbers are trusted on ext4 only)", 0);
+        int r = RK_FAIL("zero:fill-bdev");
+        _cleanup_close_ int bdev = r < 0 ? r : rk_fs_block_device_open(dfd, O_RDWR);
+        if (bdev < 0)
+                return device_unavailable(st, "the filesystem's block device cannot be opened for writing", bdev);
+        struct statvfs sv;
+        if (fstatvfs(dfd, &sv) < 0)
+                return -errno;
+        st->free_before = (uint64_t) sv.f_bfree * sv.f_frsize;
+        uint64_t bsize = sv.f_bsize ? sv.f_bsize : 4096;
+        /* Smaller blocks share a page of the device's cache with the
+         * filesystem's metadata: BLKZEROOUT must drop that page, which the
+         * kernel refuses while the metadata is in use. */
+        if (bsize < (uint64_t) sysconf(_SC_PAGESIZE))
+                return device_unavailable(st, "blocks smaller than a page", 0);
+        /* Smaller blocks share a page of the device's cache with the
+         * filesystem's metadata: BLKZEROOUT must drop that page, which the
+         * kernel refuses while the metadata is in use. */
+        if (bsize < (uint64_t) sysconf(_SC_PAGESIZE))
+                return device_unavailable(st, "blocks smaller than a page", 0);
+        uint64_t max = opts->max_write ? (opts->max_write < bsize ? bsize : opts->max_write / bsize * bsize)
+                                       : UINT64_MAX / 2 / bsize * bsize;
+        if ((r = reserve_and_map(dfd, max, bsize, c, set, map, err, errlen)) < 0)
+                return r;
+        st->method = RK_ZERO_BLKZEROOUT;
+        st->hw_zeroes = queue_write_zeroes(bdev);
+        if ((r = zero_mapped(bdev, map, opts->max_write ? max : (1ULL << 30), c, err, errlen)) < 0)
+                return r;
+        RK_FAULT("zero:filled");
+        *ret_bdev = RK_TAKE_FD(bdev);
+        return 0;
+}
+
+static int fill_verify_device(int bdev, const struct rk_extent_map *map, const struct rk_fill_opts *opts,
+                              struct rk_fill_stats *st, char *err, size_t errlen) {
+        int r = rk_zero_verify_mapped(bdev, map, opts->verify, opts->seed, &st->verify, err, errlen);
+        if (r < 0) {
+                size_t l = strlen(err);
+                snprintf(err + l, errlen > l ? errlen - l : 0, " (the device's copy of the fill's blocks)");
+        }
+        return r;
+}
+
 /* Lower ext4's reserve for the fill, after journaling what to restore.
  * On a resume the journaled value wins over the current one (which may be
  * our 0), but only on the filesystem it was journaled for. */
@@ -1212,22 +1442,34 @@ static int fill_pass(int dfd, const struct rk_fill_opts *opts, const struct rk_f
                      struct rk_fill_stats *st, bool *verify_failed, char *why, size_t whylen) {
         struct fill_set set = {};
         _cleanup_free_ uint64_t *sizes = NULL;
+        struct rk_extent_map map = {};
+        _cleanup_close_ int bdev = -1;
         struct fill_ctx c = { .ops = ops, .st = st };
         st->bytes = 0;
         st->files = 0;
         *verify_failed = false;
         uint64_t t0 = rk_now_ns();
-        int r = do_fill(dfd, opts, &c, &set, &sizes, why, whylen);
+        int r = -EOPNOTSUPP;
+        if (!opts->write_only)
+                r = do_fill_device(dfd, opts, &c, &set, &map, &bdev, why, whylen);
+        if (r == -EOPNOTSUPP) {
+                /* give back what the device path reserved, then write */
+                fill_set_release(&set);
+                st->bytes = st->files = 0;
+                r = do_fill(dfd, opts, &c, &set, &sizes, why, whylen);
+        }
         st->nsec += rk_now_ns() - t0;
         if (r >= 0 && ops && ops->progress)
                 ops->progress(ops->userdata, st->bytes, st->bytes);
         if (r >= 0) {
-                r = fill_verify(&set, sizes, opts, st, why, whylen);
+                r = bdev >= 0 ? fill_verify_device(bdev, &map, opts, st, why, whylen)
+                              : fill_verify(&set, sizes, opts, st, why, whylen);
                 *verify_failed = r < 0 && r != -ENOMEM;
         }
         /* release on every path: never leave the disk full */
         RK_FAULT("zero:release");
         fill_set_release(&set);
+        rk_extent_map_done(&map);
         return r;
 }
 
@@ -1374,7 +1616,15 @@ void rk_zero_describe(const struct rk_zero_stats *st, const char *what, char *bu
 }
 
 void rk_fill_describe(const struct rk_fill_stats *st, const char *what, char *buf, size_t len) {
-        char v[256], res[384] = "", trim[96], again[192], claim[256];
+        char v[256], res[384] = "", trim[96], again[192], claim[256], method[256];
+        if (st->method == RK_ZERO_BLKZEROOUT)
+                snprintf(method, sizeof method, "%s on the fill's blocks (fallocate, FIEMAP)",
+                         method_text(st->method, true, st->hw_zeroes));
+        else if (st->device_why[0])
+                snprintf(method, sizeof method, "%s (not the device's zeroing: %s)", rk_zero_method_name(st->method),
+                         st->device_why);
+        else
+                snprintf(method, sizeof method, "%s", rk_zero_method_name(st->method));
         describe_verify(&st->verify, v, sizeof v);
         describe_repass(st->repasses, "filled again", "", &st->first_failure, again, sizeof again);
         if (st->reserve_lowered)
@@ -1397,5 +1647,5 @@ void rk_fill_describe(const struct rk_fill_stats *st, const char *what, char *bu
                  "zeroed free space of %s: %llu bytes in %u fill file%s (%s) in %.2f s, %.1f MiB/s, method %s%s%s; %s; released; %s. %s",
                  what, (unsigned long long) st->bytes, st->files, st->files == 1 ? "" : "s",
                  st->tmpfile ? "O_TMPFILE" : "named, unlinked at once", (double) st->nsec / 1e9,
-                 mib_s(st->bytes, st->nsec), rk_zero_method_name(st->method), res, again, v, trim, claim);
+                 mib_s(st->bytes, st->nsec), method, res, again, v, trim, claim);
 }

@@ -4,11 +4,13 @@
  * reading it back.
  *
  * Methods, fastest first: BLKZEROOUT (the device or the block layer writes
- * zeros, WRITE ZEROES where the hardware has it), aligned O_DIRECT zero
+ * zeros, WRITE ZEROES where the hardware has it; for free space, on the
+ * blocks a fallocate()d fill holds, found with FIEMAP), aligned O_DIRECT zero
  * writes (no page cache, so "written" means "sent to the device"), buffered
  * zero writes + fdatasync (filesystems without O_DIRECT).  Never
- * fallocate(ZERO_RANGE/PUNCH_HOLE) on a file: that only marks extents, the
- * old data stays on the disk.
+ * fallocate(ZERO_RANGE/PUNCH_HOLE) on a file as the zeroing: that only
+ * marks extents, the old data stays on the disk (the free-space fill's
+ * fallocate() only reserves the blocks the device then zeroes).
  *
  * Claim, in SPEC §3's words: one verified zero pass is NIST SP 800-88 Clear
  * for what is reachable (the device's addressable blocks, or what the
@@ -116,6 +118,13 @@ typedef void (*rk_progress_fn)(void *userdata, uint64_t done, uint64_t total);
 int rk_zero_verify(int fd, uint64_t size, enum rk_verify mode, uint64_t seed,
                    rk_progress_fn progress, void *userdata,
                    struct rk_verify_result *res, char *err, size_t errlen);
+
+/* The same over the bytes an extent map (extents.h) places on fd (a block
+ * device; the map's logical offsets are what the plan samples, the
+ * reported offsets are fd's).  map->total must be whole blocks of fd. */
+struct rk_extent_map;
+int rk_zero_verify_mapped(int fd, const struct rk_extent_map *map, enum rk_verify mode, uint64_t seed,
+                          struct rk_verify_result *res, char *err, size_t errlen);
 
 /* ---- whole device or image file ---- */
 
@@ -229,11 +238,14 @@ struct rk_fill_opts {
         dev_t refuse_dev;               /* see rk_fill_open_mount() */
         int64_t reserve_orig;           /* resume: value journaled by save_reserve, else -1 */
         const char *reserve_fs;         /*   and the fs_id it was journaled with */
-        uint64_t max_write;             /* 0 = default (8 MiB) */
+        uint64_t max_write;             /* 0 = default (8 MiB); also caps one fallocate/BLKZEROOUT */
+        bool write_only;                /* never the device's zeroing: write zeros through the filesystem */
 };
 
 struct rk_fill_stats {
-        enum rk_zero_method method;
+        enum rk_zero_method method;     /* BLKZEROOUT: the device zeroed the fill's blocks */
+        bool hw_zeroes;                 /*   with the queue's WRITE ZEROES (else the kernel's zero pages) */
+        char device_why[160];           /* why the fill wrote zeros instead, "" when it did not try */
         bool tmpfile;                   /* O_TMPFILE (else named, unlinked at once) */
         uint64_t free_before;           /* statvfs, after lowering the reserve */
         uint64_t bytes;                 /* written and kept until release (the last pass) */
@@ -256,6 +268,10 @@ struct rk_fill_stats {
 /* Step 7 for one filesystem: refuse unless path is a mount point inside
  * root_fd; remove a leftover named fill file; lower ext4 reserved_clusters
  * (after save_reserve); fill with zeros until ENOSPC; fdatasync; verify;
+ * (on ext4 over a block device the fill first reserves the free space with
+ * fallocate(), finds its blocks with FIEMAP, has the device zero them with
+ * BLKZEROOUT, flushes the device and reads those blocks back on it; where
+ * any of that is missing it writes zeros through the filesystem);
  * release; a failed read-back fills and verifies again, at most
  * RK_ZERO_REPASS_MAX more times; restore the reserve; FITRIM.  The fill is
  * released and the reserve restored on every return path. */

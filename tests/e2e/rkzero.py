@@ -36,12 +36,14 @@ class Disks:
         self.loops = []
         self.mounts = []
 
-    def image(self, name, mib, fs=True):
+    def image(self, name, mib, fs=True, block=None):
+        """block: ext4's block size (mkfs picks 1024 for small images; the
+        fill lets the device zero only blocks of a page or more)."""
         p = self.base / name
         with open(p, "wb") as f:
             f.truncate(mib << 20)
         if fs:
-            run("mkfs.ext4", "-q", "-F", p)
+            run("mkfs.ext4", "-q", "-F", *(["-b", str(block)] if block else []), p)
         return p
 
     def loop(self, image, dev=None):

@@ -2,8 +2,11 @@
 # inactive A/B slot is a virtio disk, zeroed through BLKZEROOUT and
 # verified; the free space of the appliance's ext4 root (another virtio
 # disk, mounted) is zeroed, with the blocks of deleted secrets among it.
-# Afterwards neither raw device holds a marker.
-# vm-disk: root 48 ext4
+# Afterwards neither raw device holds a marker.  The root has 4 KiB blocks,
+# so the fill has the device zero its blocks (fallocate, FIEMAP, BLKZEROOUT
+# on the mounted root's own virtio disk) and reads them back there;
+# reset-at-boot's 1 KiB-block disks take the written-zeros path.
+# vm-disk: root 48 ext4-4k
 # vm-disk: slotb 16
 # vm-timeout: 180
 . "$RK_VM_SRC/tests/vm/lib.sh"
@@ -41,6 +44,9 @@ ok "factory reset with zeroing done in $((t1 - t0)) ms (emulated)"
 grep -q 'BLKZEROOUT' /tmp/reset.out || { cat /tmp/reset.out; fail "slot b was not zeroed with BLKZEROOUT"; }
 grep -i 'zero' /tmp/reset.out | head -6
 ok "the log names BLKZEROOUT for the slot"
+grep -q "free space of /: .*method BLKZEROOUT (.*) on the fill's blocks" /tmp/reset.out ||
+        { cat /tmp/reset.out; fail "the root's free space was not zeroed by the device"; }
+ok "the device zeroed the fill's blocks: $(grep -o "method BLKZEROOUT ([^)]*)" /tmp/reset.out | tail -1)"
 
 umount $RD_ROOT
 echo 3 >/proc/sys/vm/drop_caches
