@@ -1644,7 +1644,7 @@ void rk_fill_describe(const struct rk_fill_stats *st, const char *what, char *bu
         else
                 snprintf(claim, sizeof claim, "No sanitization claim: no read-back of the zeros passed");
         snprintf(buf, len,
-                 "zeroed free space of %s: %llu bytes in %u fill file%s (%s) in %.2f s, %.1f MiB/s, method %s%s%s; %s; released; %s. %s",
+                 "zeroed free space of %s: %llu bytes in %u fill file%s (%s) in %.3f s, %.1f MiB/s, method %s%s%s; %s; released; %s. %s",
                  what, (unsigned long long) st->bytes, st->files, st->files == 1 ? "" : "s",
                  st->tmpfile ? "O_TMPFILE" : "named, unlinked at once", (double) st->nsec / 1e9,
                  mib_s(st->bytes, st->nsec), method, res, again, v, trim, claim);
