@@ -42,11 +42,14 @@ def log(msg):
 
 
 class Machine:
-    def __init__(self, base, workdir, name, mem="1024", cache="unsafe"):
+    def __init__(self, base, workdir, name, mem="1024", cache="unsafe", ssh_port=None):
         # cache: "unsafe" is fastest; a scenario that kills QEMU (a power
         # cut) takes "writeback", so what the guest flushed is on the host
         # file, qcow2's metadata included
         self.cache = cache
+        # ssh_port: a NIC on QEMU's user network, isolated (restrict=on),
+        # whose port 22 is forwarded from the host's 127.0.0.1:ssh_port only
+        self.ssh_port = ssh_port
         self.base = os.path.abspath(base)
         self.dir = os.path.abspath(workdir)
         self.name = name
@@ -105,6 +108,9 @@ class Boot:
             "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
             "-no-reboot", "-pidfile", self.pid_path,
         ]
+        if m.ssh_port:
+            cmd += ["-netdev", f"user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:{m.ssh_port}-:22",
+                    "-device", "virtio-net-pci,netdev=n0,addr=0x7"]
         if paused:
             cmd.append("-S")
         self.t0 = time.monotonic()

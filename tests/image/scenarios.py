@@ -10,10 +10,13 @@ failed.  See tests/image/README.md.
 """
 
 import argparse
+import json
 import os
 import random
 import re
 import secrets
+import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -528,6 +531,154 @@ def sc_package(m):
         b.kill()
 
 
+# ---- fleet ------------------------------------------------------------------------------------
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Controller:
+    """The fleet manager on the host: ansible-playbook with the collection
+    of ansible/ and the playbooks of ansible/playbooks, everything it writes
+    under one directory, the appliance reached at 127.0.0.1:port with the
+    vendor's provisioning key (the image's; a factory reset keeps it).  The
+    appliance's host keys change with a reset, so none is remembered."""
+
+    def __init__(self, m):
+        self.dir = os.path.join(m.dir, f"{m.name}-controller")
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(os.path.join(self.dir, "collections", "ansible_collections", "resetkit"))
+        os.symlink(os.path.join(REPO, "ansible"),
+                   os.path.join(self.dir, "collections", "ansible_collections", "resetkit", "appliance"))
+        self.key = m.base + ".factory-key"
+        self.inventory = os.path.join(self.dir, "inventory.ini")
+        with open(self.inventory, "w") as f:
+            f.write("[routers]\n"
+                    f"appliance ansible_host=127.0.0.1 ansible_port={m.ssh_port} ansible_user=root "
+                    f"ansible_ssh_private_key_file={self.key} ansible_python_interpreter=/usr/bin/python3 "
+                    "ansible_ssh_common_args='-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no' "
+                    f"resetkit_cert_pubkey={m.base}.idevid.pub\n")
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+        self.env.update({
+            "ANSIBLE_HOME": os.path.join(self.dir, "home"),
+            "ANSIBLE_LOCAL_TEMP": os.path.join(self.dir, "tmp"),
+            "ANSIBLE_COLLECTIONS_PATH": os.path.join(self.dir, "collections"),
+            "ANSIBLE_SSH_CONTROL_PATH_DIR": os.path.join(self.dir, "cp"),
+            "ANSIBLE_HOST_KEY_CHECKING": "False",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0",
+        })
+
+    def ssh_up(self, port, timeout=120):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            r = subprocess.run(["ssh", "-i", self.key, "-p", str(port), "-o", "BatchMode=yes",
+                                "-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no",
+                                "-o", "ConnectTimeout=5", "root@127.0.0.1", "true"],
+                               capture_output=True, timeout=30)
+            if r.returncode == 0:
+                return
+            time.sleep(2)
+        raise Failed(f"no SSH login with the provisioning key within {timeout} s: {r.stderr.decode()[-300:]}")
+
+    def playbook(self, name, *args):
+        cmd = ["ansible-playbook", "-i", self.inventory, os.path.join(REPO, "ansible", "playbooks", name), *args]
+        return subprocess.Popen(cmd, cwd=self.dir, env=self.env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+
+    def finish(self, p, what, timeout):
+        try:
+            out, _ = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, _ = p.communicate()
+            raise Failed(f"{what}: ansible-playbook still running after {timeout} s:\n{out[-3000:]}")
+        if p.returncode != 0:
+            raise Failed(f"{what}: ansible-playbook exited {p.returncode}:\n{out[-4000:]}")
+        m = re.search(r"^appliance\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", out, re.M)
+        expect(m is not None, f"{what}: no PLAY RECAP line for the appliance:\n{out[-2000:]}")
+        return out, int(m.group(2))
+
+
+def sc_fleet(m):
+    """Issue 16 where it lives: the collection's playbooks run by the real
+    ansible-playbook over SSH against the booted appliance (QEMU's isolated
+    user network, its port 22 forwarded from the host's loopback only).
+    rescue.yml sets a rescue configuration (a second run changes nothing);
+    factory-reset.yml requests the reset, reboots the appliance (Ansible's
+    reboot: QEMU ends, the test starts the next boot), the initramfs carries
+    the reset out and reboots, the appliance comes back with new host keys
+    and without the keys Ansible had, reached again with the vendor's
+    provisioning key; the play verifies `status` is complete, collects the
+    certificate and checks its Ed25519 signature against the image's device
+    key on the controller.  A second run of factory-reset.yml changes
+    nothing."""
+    m.ssh_port = free_port()
+    ctl = Controller(m)
+    doc = os.path.join(ctl.dir, "rescue.json")
+    with open(doc, "w") as f:
+        f.write('{ "fleet": "rescue configuration set by Ansible", "site": "image" }\n')
+    b = booted(m)
+    try:
+        ctl.ssh_up(m.ssh_port)
+        out, changed = ctl.finish(ctl.playbook("rescue.yml", "-e", f"resetkit_rescue_config={doc}"),
+                                  "rescue.yml", 600)
+        expect(changed > 0, f"rescue.yml changed nothing on a fresh appliance:\n{out[-1500:]}")
+        want = subprocess.run(["sha256sum", doc], capture_output=True, text=True).stdout.split()[0]
+        got = json.loads(b.check("resetctl --json rescue show"))["sha256"]
+        expect(got == want, f"rescue is {got}, the document {want}")
+        out, changed = ctl.finish(ctl.playbook("rescue.yml", "-e", f"resetkit_rescue_config={doc}"),
+                                  "rescue.yml again", 600)
+        expect(changed == 0, f"the second rescue.yml changed {changed} tasks:\n{out[-1500:]}")
+        log(f"rescue.yml: set (rescue {got[:12]}), the second run unchanged")
+        b.check("mkdir -p /root/.ssh && echo 'ssh-ed25519 AAAA-the-operators-key' >/root/.ssh/authorized_keys")
+        certs = os.path.join(ctl.dir, "certificates")
+        p = ctl.playbook("factory-reset.yml", "-e", f"resetkit_cert_dir={certs}", "-e", "resetkit_require_signature=true")
+        end = b.wait_end(600)
+        expect(end == "reboot", f"Ansible's reboot ended the boot with {end}")
+        log(f"boot {b.n}: the play requested the reset and rebooted the appliance ({b.elapsed():.0f} s)")
+    except BaseException:
+        b.kill()
+        raise
+    b.kill()
+    b = m.boot(timeout=QEMU_LIMIT)
+    try:
+        b.wait_console(r"a factory reset is (requested|interrupted)", 240)
+        end = b.wait_end(600)
+        expect(end == "reboot", f"after the reset in the initramfs: {end}, not a reboot")
+        log(f"boot {b.n}: the initramfs carried out the reset and rebooted ({b.elapsed():.0f} s)")
+    finally:
+        b.kill()
+    b = booted(m)
+    try:
+        out, changed = ctl.finish(p, "factory-reset.yml", 900)
+        expect(changed > 0, f"factory-reset.yml reported no change:\n{out[-1500:]}")
+        expect("verified" in out, f"the play did not verify the signature:\n{out[-2000:]}")
+        st = json.loads(b.check("resetctl --json status"))
+        expect(st["factory_reset"] == "complete", f"status after the play: {st}")
+        cert = os.path.join(certs, "appliance.json")
+        expect(os.path.exists(cert) and os.path.exists(cert + ".sig"), f"no certificate and signature in {certs}")
+        with open(cert, "rb") as f:
+            expect(f.read() == b.check("cat /var/log/resetkit/sanitization.json").encode(),
+                   "the collected certificate is not the appliance's, byte for byte")
+        expect(b.run("test -e /root/.ssh/authorized_keys")[0] != 0, "the operator's key survived the reset")
+        log("factory-reset.yml: reset complete, certificate collected, signature verified")
+        out, changed = ctl.finish(ctl.playbook("factory-reset.yml", "-e", f"resetkit_cert_dir={certs}",
+                                               "-e", "resetkit_require_signature=true"),
+                                  "factory-reset.yml again", 600)
+        expect(changed == 0, f"the second factory-reset.yml changed {changed} tasks:\n{out[-1500:]}")
+        log("factory-reset.yml again: unchanged (the last reset is complete)")
+        b.request("systemctl poweroff")
+        expect(b.wait_end(120) == "poweroff", "no power-off")
+    finally:
+        b.kill()
+
+
 SCENARIOS = {
     "boot": sc_boot,
     "button-reboot": sc_button_reboot,
@@ -537,6 +688,7 @@ SCENARIOS = {
     "powercut": sc_powercut,
     "slots": sc_slots,
     "package": sc_package,
+    "fleet": sc_fleet,
 }
 
 
