@@ -545,9 +545,11 @@ def free_port():
 class Controller:
     """The fleet manager on the host: ansible-playbook with the collection
     of ansible/ and the playbooks of ansible/playbooks, everything it writes
-    under one directory, the appliance reached at 127.0.0.1:port with the
-    vendor's provisioning key (the image's; a factory reset keeps it).  The
-    appliance's host keys change with a reset, so none is remembered."""
+    under one directory, the appliance reached at 127.0.0.1:port as the
+    provisioning account with the vendor's key (the image's; a factory reset
+    keeps both), root through sudo: a reset expires root's password, and
+    sshd would make a root login change it first.  The appliance's host keys
+    change with a reset, so none is remembered."""
 
     def __init__(self, m):
         self.dir = os.path.join(m.dir, f"{m.name}-controller")
@@ -559,7 +561,8 @@ class Controller:
         self.inventory = os.path.join(self.dir, "inventory.ini")
         with open(self.inventory, "w") as f:
             f.write("[routers]\n"
-                    f"appliance ansible_host=127.0.0.1 ansible_port={m.ssh_port} ansible_user=root "
+                    f"appliance ansible_host=127.0.0.1 ansible_port={m.ssh_port} ansible_user=rkfleet "
+                    "ansible_become=true "
                     f"ansible_ssh_private_key_file={self.key} ansible_python_interpreter=/usr/bin/python3 "
                     "ansible_ssh_common_args='-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no' "
                     f"resetkit_cert_pubkey={m.base}.idevid.pub\n")
@@ -579,7 +582,7 @@ class Controller:
         while time.monotonic() < end:
             r = subprocess.run(["ssh", "-i", self.key, "-p", str(port), "-o", "BatchMode=yes",
                                 "-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no",
-                                "-o", "ConnectTimeout=5", "root@127.0.0.1", "true"],
+                                "-o", "ConnectTimeout=5", "rkfleet@127.0.0.1", "sudo", "-n", "true"],
                                capture_output=True, timeout=30)
             if r.returncode == 0:
                 return
