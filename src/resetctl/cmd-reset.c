@@ -8,7 +8,7 @@
 static int verb_factory_reset(struct rk_cli *cli, int argc, char **argv) {
         struct rk_ctx *ctx = &cli->ctx;
         enum { OPT_DRY = 0x100, OPT_YES, OPT_JSON, OPT_NOZERO, OPT_RESUME, OPT_THEN, OPT_AT_BOOT, OPT_NOW,
-               OPT_CANCEL };
+               OPT_CANCEL, OPT_TRIGGER };
         static const struct option opts[] = {
                 { "dry-run", no_argument, NULL, OPT_DRY },
                 { "yes", no_argument, NULL, OPT_YES },
@@ -19,6 +19,7 @@ static int verb_factory_reset(struct rk_cli *cli, int argc, char **argv) {
                 { "at-boot", no_argument, NULL, OPT_AT_BOOT },
                 { "now", no_argument, NULL, OPT_NOW },
                 { "cancel", no_argument, NULL, OPT_CANCEL },
+                { "trigger", required_argument, NULL, OPT_TRIGGER },
                 {}
         };
         struct rk_reset_opts o = { .zeroize = true, .progress = isatty(STDERR_FILENO), .trusted_config = cli->commands };
@@ -57,6 +58,17 @@ static int verb_factory_reset(struct rk_cli *cli, int argc, char **argv) {
                         }
                         o.then_set = true;
                         break;
+                case OPT_TRIGGER:
+                        /* who asked, for the record and the certificate: a
+                         * fleet manager says so; "button" and "fail-safe"
+                         * are resetd's and reset-failsafe's own, never
+                         * claimed from a command line */
+                        if (strcmp(optarg, "fleet") != 0) {
+                                rk_err(&ctx->log, "--trigger: expected fleet, got '%s'", optarg);
+                                return RK_EXIT_USAGE;
+                        }
+                        o.trigger = "fleet";
+                        break;
                 default:
                         return RK_EXIT_USAGE;
                 }
@@ -86,6 +98,7 @@ static int verb_status(struct rk_cli *cli, int argc, char **argv) {
 const struct rk_verb rk_reset_verbs[] = {
         { "factory-reset", NULL, 0, -1, verb_factory_reset,
           "factory-reset [--at-boot|--now] [--dry-run] [--yes] [--json] [--no-zeroize] [--then reboot|poweroff|none]\n"
+          "                [--trigger fleet]\n"
           "  factory-reset --cancel | --resume" },
         { "status", NULL, 0, 1, verb_status,
           "status [--json]                             none, requested, in-progress, complete or failed (entries, retries left)" },

@@ -109,3 +109,20 @@ def test_at_boot_and_now_exclude_each_other(tmp_path):
     r = appliance(tmp_path)
     run(["factory-reset", "--at-boot", "--now"], root=r, check=2)
     run(["factory-reset", "--cancel", "--at-boot"], root=r, check=2)
+
+
+def test_fleet_trigger_recorded_to_the_certificate(tmp_path):
+    # a fleet manager says who asked: the request, the record and the
+    # certificate name it; only "fleet" can be claimed from a command line
+    r = appliance(tmp_path)
+    before = snapshot(r)
+    for bad in ("button", "fail-safe", "", "Fleet"):
+        p = run(REQUEST + ["--trigger", bad], root=r, check=2)
+        assert f"--trigger: expected fleet, got '{bad}'" in p.stderr
+    assert snapshot(r) == before
+    run(REQUEST + ["--trigger", "fleet"], root=r, check=0)
+    assert status(r)["trigger"] == "fleet"
+    run(["factory-reset", "--resume"], root=r, check=0)
+    assert status(r)["factory_reset"] == "complete"
+    cert = json.loads(run(["--json", "certificate"], root=r, check=0).stdout)
+    assert cert["trigger"] == "fleet"
