@@ -153,3 +153,33 @@ def test_plugin_compiles(path, tmp_path):
 
 def test_runtime_requires_ansible_2_14():
     assert yaml.safe_load((COLLECTION / "meta" / "runtime.yml").read_text()) == {"requires_ansible": ">=2.14"}
+
+
+VALIDATE_MODULES = Path("/usr/lib/python3/dist-packages/ansible_test/_util/controller/sanity/validate-modules")
+
+
+def test_validate_modules(tmp_path):
+    """ansible-test sanity --test validate-modules itself needs the network
+    (it installs its requirements with pip into a venv); its checker runs
+    offline with Debian's python3-voluptuous.  What it reports must be
+    exactly what tests/sanity/ignore-2.14.txt of the collection accepts."""
+    pytest.importorskip("voluptuous")
+    if not VALIDATE_MODULES.is_dir():
+        pytest.skip("no ansible_test in this ansible-core")
+    coll = tmp_path / "ansible_collections" / "resetkit" / "appliance"
+    shutil.copytree(COLLECTION, coll, ignore=shutil.ignore_patterns("__pycache__"))
+    env = ansible_env(tmp_path / "env")
+    env.update(ANSIBLE_COLLECTIONS_PATH=str(tmp_path), PYTHONPATH=f"{VALIDATE_MODULES}:{tmp_path}")
+    p = subprocess.run([PYTHON, str(VALIDATE_MODULES / "validate.py"), "--collection",
+                        "ansible_collections/resetkit/appliance", "--collection-version", "0.1.0", "--arg-spec",
+                        "--format", "json", *[f"plugins/modules/{m}.py" for m in MODULES]],
+                       capture_output=True, text=True, env=env, cwd=str(coll), timeout=300)
+    # exit 3 when it found errors: the JSON says which
+    assert p.returncode in (0, 3) and p.stdout.startswith("{"), p.stderr
+    found = {(path, f"validate-modules:{e['code']}") for path, r in json.loads(p.stdout).items()
+             for e in r["errors"]}
+    ignored = set()
+    for line in (COLLECTION / "tests/sanity/ignore-2.14.txt").read_text().splitlines():
+        path, code = line.split("#")[0].split()
+        ignored.add((path, code))
+    assert found == ignored

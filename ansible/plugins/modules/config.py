@@ -53,7 +53,7 @@ attributes:
     support: full
     description: The running configuration before and after, as pretty-printed JSON.
 author:
-  - resetkit developers
+  - resetkit developers (!UNKNOWN)
 '''
 
 EXAMPLES = r'''
