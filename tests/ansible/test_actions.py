@@ -13,7 +13,7 @@ from unittest import mock
 import pytest
 import yaml
 
-from rkansible import COLLECTION, RESETCTL, SRC, FakeResetctl, ansible_env, collection_path
+from rkansible import RESETCTL, SRC, FakeResetctl, ansible_env, collection_path
 
 sys.path.insert(0, str(SRC / "tests" / "e2e"))
 from rkreset import build_ssr_root  # noqa: E402
@@ -129,7 +129,6 @@ def run_action(cls, args, modules, reboot_result, check=False):
     the reboot task's args)."""
     task = mock.MagicMock()
     task.args = args
-    task.check_mode = check
     task.async_val = 0
     copy = mock.MagicMock()
     task.copy.return_value = copy
@@ -137,7 +136,9 @@ def run_action(cls, args, modules, reboot_result, check=False):
     reboot.run.return_value = reboot_result
     shared = mock.MagicMock()
     shared.action_loader.get.return_value = reboot
-    a = cls(task, mock.MagicMock(), mock.MagicMock(), mock.MagicMock(), mock.MagicMock(), shared)
+    play_context = mock.MagicMock()
+    play_context.check_mode = check
+    a = cls(task, mock.MagicMock(), play_context, mock.MagicMock(), mock.MagicMock(), shared)
     calls = []
 
     def execute(module_name, module_args, task_vars):
