@@ -91,7 +91,7 @@ def test_without_root_a_local_connection_is_not_rebooted(tmp_path):
     assert rc != 0 and r["failed"] and r["changed"] is True and r["rebooted"] is False
     assert "requested, but the reboot failed" in r["msg"] and "local connection" in r["msg"]
     assert [c for c in fake.commands() if c.startswith("factory-reset")] == [
-        "factory-reset --at-boot --yes --then none --no-zeroize"]
+        "factory-reset --at-boot --yes --then none --trigger fleet --no-zeroize"]
 
 
 def test_without_root_a_completed_reset_is_left_alone(tmp_path):

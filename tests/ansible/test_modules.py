@@ -282,8 +282,8 @@ def reset_calls(fake):
 
 @pytest.mark.parametrize("state,status,command", [
     ("requested", "requested", None),
-    ("requested", "none", "factory-reset --at-boot --yes --then none"),
-    ("requested", "complete", "factory-reset --at-boot --yes --then none"),
+    ("requested", "none", "factory-reset --at-boot --yes --then none --trigger fleet"),
+    ("requested", "complete", "factory-reset --at-boot --yes --then none --trigger fleet"),
     ("cancelled", "none", None),
     ("cancelled", "complete", None),
     ("cancelled", "requested", "factory-reset --cancel"),
@@ -299,7 +299,7 @@ def test_request_and_cancel_decisions(tmp_path, fake, state, status, command):
 def test_request_without_zeroize(tmp_path, fake):
     fake.on("status", {"factory_reset": "none"}).on("config list", [FACTORY]).on("factory-reset", "")
     rc, r = mod(tmp_path, fake, "factory_reset", state="requested", zeroize=False)
-    assert reset_calls(fake) == ["factory-reset --at-boot --yes --then none --no-zeroize"]
+    assert reset_calls(fake) == ["factory-reset --at-boot --yes --then none --trigger fleet --no-zeroize"]
 
 
 def test_a_refused_request_passes_resetctls_message_and_rc(tmp_path, fake):
@@ -322,14 +322,14 @@ def test_completed_with_root_runs_at_once(tmp_path, fake):
     fake.on("certificate", CERT).on("factory-reset", {"stdout": {"result": "done"}})
     rc, r = mod(tmp_path, fake, "factory_reset", zeroize=False, then="reboot")
     assert rc == 0 and r["changed"] is True and r["certificate"] == CERT and r["status"] == COMPLETE
-    assert reset_calls(fake) == ["factory-reset --now --yes --json --then reboot --no-zeroize"]
+    assert reset_calls(fake) == ["factory-reset --now --yes --json --then reboot --trigger fleet --no-zeroize"]
 
 
 def test_force_resets_again(tmp_path, fake):
     fake.on("status", COMPLETE).on("config list", [FACTORY]).on("certificate", CERT).on("factory-reset", "")
     rc, r = mod(tmp_path, fake, "factory_reset", force=True)
     assert rc == 0 and r["changed"] is True
-    assert reset_calls(fake) == ["factory-reset --now --yes --json --then none"]
+    assert reset_calls(fake) == ["factory-reset --now --yes --json --then none --trigger fleet"]
 
 
 def test_a_reset_that_did_not_complete_fails_with_the_status(tmp_path, fake):

@@ -94,6 +94,7 @@ def test_factory_reset_completed_with_root_then_unchanged(tmp_path):
     assert rc == 0 and r["changed"] is True, r
     assert r["status"]["factory_reset"] == "complete"
     assert r["certificate"]["result"] == "complete" and r["signature"] is None
+    assert r["certificate"]["trigger"] == "fleet"      # resetctl --trigger fleet
     assert not (root / "etc/ssh/ssh_host_ed25519_key").exists()
     # the factory configuration is running, and nothing else is stored
     assert set(r["sha256"]) == {"running", "factory"} and r["sha256"]["running"] == r["sha256"]["factory"]
@@ -119,6 +120,7 @@ def test_request_and_cancel_where_the_tree_boots_with_reset_failsafe(tmp_path):
     write(root, "usr/share/initramfs-tools/hooks/resetkit", "#!/bin/sh\n", 0o755)
     rc, r = mod(tmp_path, "factory_reset", root, state="requested", zeroize=False)
     assert rc == 0 and r["changed"] is True and r["status"]["factory_reset"] == "requested"
+    assert r["status"]["trigger"] == "fleet"
     rc, r = mod(tmp_path, "factory_reset", root, state="requested", zeroize=False)
     assert rc == 0 and r["changed"] is False
     rc, r = mod(tmp_path, "factory_reset", root, state="cancelled")

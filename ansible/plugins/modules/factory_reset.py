@@ -21,7 +21,7 @@ description:
 options:
   state:
     description:
-      - C(requested) records a request that the next boot carries out (C(resetctl factory-reset --at-boot --then none));
+      - C(requested) records a request that the next boot carries out (C(resetctl factory-reset --at-boot --then none --trigger fleet), so the record and the certificate say a fleet manager asked);
         nothing reboots.
       - C(cancelled) withdraws a request that has not started (C(resetctl factory-reset --cancel)).
       - C(completed) makes sure a reset has completed, carrying one out when the last one did not (or C(force)).
@@ -170,12 +170,12 @@ def main():
     if p['_phase'] == 'verify':
         done(module, rc, False, status, **completed(module, rc, status))
     if p['state'] == 'requested':
-        changed, run = state != 'requested', reset_args(module, '--at-boot', '--yes', '--then', 'none')
+        changed, run = state != 'requested', reset_args(module, '--at-boot', '--yes', '--then', 'none', '--trigger', 'fleet')
     elif p['state'] == 'cancelled':
         changed, run = state == 'requested', ['factory-reset', '--cancel']
     else:
         changed = state != 'complete' or p['force']
-        run = reset_args(module, '--now', '--yes', '--json', '--then', p['then'])
+        run = reset_args(module, '--now', '--yes', '--json', '--then', p['then'], '--trigger', 'fleet')
         if not changed:
             done(module, rc, False, status, **completed(module, rc, status))
         if not p['root'] and not module.check_mode:
