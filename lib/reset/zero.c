@@ -1046,6 +1046,24 @@ static void fill_progress(struct fill_ctx *c) {
         }
 }
 
+/* The size of the next write or fallocate near the end: what statfs says
+ * is free, in whole `min`s (each ENOSPC costs ext4 a journal commit: it
+ * retries the allocation after one, so halving blindly stalls); 0 once
+ * statfs says full, and from then on the caller probes by halving. */
+static uint64_t guided_len(int fd, uint64_t size, uint64_t min, bool *guided) {
+        struct statvfs sv;
+        if (!*guided || fstatvfs(fd, &sv) < 0)
+                return size;
+        uint64_t avail = (uint64_t) sv.f_bfree * sv.f_frsize / min * min;
+        if (avail >= size)
+                return size;
+        if (avail < min) {
+                *guided = false;
+                return 0;
+        }
+        return avail;
+}
+
 /* Write zeros at the end of fd until ENOSPC, halving the write size down
  * to `min`.  Returns bytes written or -errno. */
 static int64_t fill_until_full(int fd, const uint8_t *zbuf, uint64_t max, uint64_t min, uint64_t *pos,
@@ -1054,20 +1072,9 @@ static int64_t fill_until_full(int fd, const uint8_t *zbuf, uint64_t max, uint64
         bool guided = true;
         while (size >= min) {
                 RK_FAULT("zero:fill");
-                /* Near the end, size the write to what statfs says is free:
-                 * each ENOSPC costs ext4 a journal commit (it retries the
-                 * allocation after one), so halving blindly stalls. */
-                uint64_t len = size;
-                struct statvfs sv;
-                if (guided && fstatvfs(fd, &sv) == 0) {
-                        uint64_t avail = (uint64_t) sv.f_bfree * sv.f_frsize / min * min;
-                        if (avail < len)
-                                len = avail;
-                        if (len < min) {
-                                guided = false; /* statfs says full: probe by halving */
-                                continue;
-                        }
-                }
+                uint64_t len = guided_len(fd, size, min, &guided);
+                if (len == 0)
+                        continue;
                 ssize_t w = z_pwrite(fd, zbuf, len, *pos);
                 if (w < 0 && errno == EINTR)
                         continue;
@@ -1244,17 +1251,9 @@ static int64_t reserve_until_full(int fd, uint64_t max, uint64_t min, uint64_t *
         bool guided = true;
         while (size >= min) {
                 RK_FAULT("zero:fill");
-                uint64_t len = size;
-                struct statvfs sv;
-                if (guided && fstatvfs(fd, &sv) == 0) {
-                        uint64_t avail = (uint64_t) sv.f_bfree * sv.f_frsize / min * min;
-                        if (avail < len)
-                                len = avail;
-                        if (len < min) {
-                                guided = false;
-                                continue;
-                        }
-                }
+                uint64_t len = guided_len(fd, size, min, &guided);
+                if (len == 0)
+                        continue;
                 int r = RK_FAIL("zero:fallocate");
                 if (r == 0 && fallocate(fd, 0, (off_t) *pos, (off_t) len) < 0)
                         r = -errno;
