@@ -201,6 +201,13 @@ class Boot:
     def cont(self):
         self.qmp_cmd("cont")
 
+    def throttle_reads(self, bps):
+        """Limit the disk's reads to bps bytes a second (QEMU's I/O
+        throttling, from now on in this boot): a step that is over in a
+        blink on the emulated disk lasts long enough to be cut."""
+        self.qmp_cmd("block_set_io_throttle", device="disk0", bps=0, bps_rd=bps, bps_wr=0,
+                     iops=0, iops_rd=0, iops_wr=0)
+
     # ---- the agent ----
     def wait_agent(self, timeout=300):
         """Until the agent answers (the system has booted that far)."""
