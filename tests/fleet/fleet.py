@@ -96,8 +96,11 @@ class Appliance:
         return json.loads(self.resetctl("--json", *args).stdout)
 
     def sha256(self):
-        """name → sha256 of every stored configuration."""
-        return {c["name"]: c["sha256"] for c in self.json("config", "list")}
+        """name → sha256 of every stored configuration (config list exits 3
+        after listing them all when one is corrupt)."""
+        p = self.resetctl("--json", "config", "list", check=None)
+        assert p.returncode in (0, 3), f"{self.name}: config list: rc {p.returncode}: {p.stderr}"
+        return {c["name"]: c["sha256"] for c in json.loads(p.stdout)}
 
     # -- the network and sshd --------------------------------------------
     def up(self):
