@@ -108,6 +108,14 @@ def test_commit_writes_the_text_byte_for_byte_mode_0600_and_removes_it(tmp_path,
     assert not os.path.exists(path)
 
 
+def test_a_running_configuration_that_does_not_verify_is_replaced(tmp_path, fake):
+    fake.on("config list", {"rc": 3, "stdout": [dict(entry("running", A), status="CORRUPT")]})
+    fake.on("config commit", "")
+    rc, r = mod(tmp_path, fake, "config", content={"a": 1})
+    assert rc == 0 and r["changed"] is True
+    assert "config show" not in fake.commands() and any(c.startswith("config commit") for c in fake.commands())
+
+
 def test_a_dict_is_committed_as_indented_json(tmp_path, fake):
     fake.on("config list", [FACTORY]).on("config commit", "")
     rc, r = mod(tmp_path, fake, "config", content={"b": 1, "a": [1]})

@@ -29,7 +29,7 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         args = dict(self._task.args)
-        if args.get('state', 'completed') != 'completed' or args.get('root') or self._task.check_mode:
+        if args.get('state', 'completed') != 'completed' or args.get('root') or self._play_context.check_mode:
             result.update(self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars))
             return result
 

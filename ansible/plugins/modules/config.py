@@ -14,6 +14,7 @@ description:
   - Idempotent. A document that parses to the same JSON value as the running configuration changes nothing,
     and neither does rolling back to a backup equal to the running configuration.
   - The previous running configuration becomes backup 1, as with every commit.
+  - Configurations may hold secrets. Diff mode and C(-v) show the document; use C(no_log) on such tasks.
 options:
   state:
     description:
@@ -53,7 +54,7 @@ attributes:
     support: full
     description: The running configuration before and after, as pretty-printed JSON.
 author:
-  - resetkit developers
+  - resetkit developers (!UNKNOWN)
 '''
 
 EXAMPLES = r'''
@@ -130,7 +131,9 @@ def new_text(module):
 
 def commit(module, rc, configs):
     text = new_text(module)
-    running = rc.document('config') if rc.sha256(configs).get('running') else None
+    entry = next((c for c in configs if c['name'] == 'running'), None)
+    # a running configuration that does not verify is no reason to keep it
+    running = rc.document('config') if entry and entry.get('status') == 'ok' else None
     try:
         new = strict_json(text)
         if not isinstance(new, dict):

@@ -66,7 +66,7 @@ attributes:
     support: none
     description: The plan of check mode tells what a reset removes.
 author:
-  - resetkit developers
+  - resetkit developers (!UNKNOWN)
 '''
 
 EXAMPLES = r'''

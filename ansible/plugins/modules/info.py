@@ -21,7 +21,7 @@ attributes:
     support: none
     description: Nothing changes.
 author:
-  - resetkit developers
+  - resetkit developers (!UNKNOWN)
 '''
 
 EXAMPLES = r'''

@@ -33,7 +33,7 @@ attributes:
     support: full
     description: The rescue configuration before and after (C(saved), C(absent)), the running one for C(loaded).
 author:
-  - resetkit developers
+  - resetkit developers (!UNKNOWN)
 '''
 
 EXAMPLES = r'''
