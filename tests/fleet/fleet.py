@@ -301,15 +301,9 @@ usetty = false
         # 1. the ssh control masters this run started (their command lines
         # name our control_path_dir), by pid: their sessions end with them
         cp = str(self.tmp / "controller" / "cp")
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit():
-                continue
-            try:
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-            except OSError:
-                continue
-            if cmdline.startswith("ssh\0") and cp in cmdline:
-                kill(int(pid))
+        for pid, cmdline in processes_naming(cp).items():
+            if cmdline.split()[0] in ("ssh", "ssh:"):
+                kill(pid)
         # 2. the listening sshds (ip netns exec, unshare and sh each exec the
         # next: the pid is sshd's)
         for p in self.sshd:
@@ -333,6 +327,22 @@ usetty = false
                 time.sleep(0.1)
             sh(["ip", "netns", "delete", ns], check=False)
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def processes_naming(text):
+    """pid → command line of every process whose command line holds text
+    (a path of this run's temp dir: processes this run started)."""
+    found = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found[int(pid)] = cmdline.replace("\0", " ").strip()
+    return found
 
 
 def kill(pid, sig=signal.SIGTERM):

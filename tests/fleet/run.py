@@ -46,7 +46,7 @@ import fleet  # noqa: E402
 from rktree import snapshot  # noqa: E402  (tests/e2e, on the path through fleet)
 
 PLAYBOOKS = fleet.SRC / "ansible" / "playbooks"
-TOTAL_TIMEOUT = int(os.environ.get("RESETKIT_FLEET_TIMEOUT", "240"))
+TOTAL_TIMEOUT = int(os.environ.get("RESETKIT_FLEET_TIMEOUT", "180"))
 SIGNING = (0, 2)  # r1 and r3 sign their certificates
 
 RESCUE_DOC = {"system": {"name": "fleet", "rescue": True},
@@ -293,8 +293,11 @@ def main():
         print("fleet: needs root (network namespaces, sshd)", file=sys.stderr)
         return 2
     assert fleet.RESETCTL.exists(), f"{fleet.RESETCTL}: not built (RESETKIT_BUILD_DIR)"
-    # the whole run is bounded: SIGALRM ends it (cleanup still runs)
-    signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(TimeoutError(f"fleet: over {TOTAL_TIMEOUT} s")))
+    # the whole run is bounded: SIGALRM ends the scenario running then, and
+    # the rest (cleanup still runs)
+    def over_time(*_):
+        raise TimeoutError(f"fleet: over {TOTAL_TIMEOUT} s (RESETKIT_FLEET_TIMEOUT)")
+    signal.signal(signal.SIGALRM, over_time)
     signal.alarm(TOTAL_TIMEOUT)
     start = time.monotonic()
     failed = []
@@ -320,12 +323,18 @@ def main():
                 try:
                     getattr(sc, name.replace("-", "_"))()
                     verdict = "PASS"
+                except TimeoutError:
+                    traceback.print_exc()
+                    failed.append(name)
+                    print(f"fleet: {name}: FAIL in {time.monotonic() - t:.1f} s", flush=True)
+                    break
                 except Exception:
                     traceback.print_exc()
                     verdict = "FAIL"
                     failed.append(name)
                 print(f"fleet: {name}: {verdict} in {time.monotonic() - t:.1f} s", flush=True)
     finally:
+        signal.alarm(0)
         t = time.monotonic()
         tmp = f.tmp if f else None
         if f:
@@ -340,11 +349,14 @@ def main():
             problems.append(f"sshd left: {sshd_left}")
         if tmp and tmp.exists():
             problems.append(f"temp dir left: {tmp}")
+        if tmp:
+            procs = fleet.processes_naming(str(tmp))
+            if procs:
+                problems.append(f"processes naming {tmp} left: {procs}")
         if problems:
             print("fleet: cleanup: " + "; ".join(problems), file=sys.stderr)
             failed.append("cleanup")
         print(f"fleet: cleanup: {'FAIL' if problems else 'PASS'} in {time.monotonic() - t:.1f} s", flush=True)
-    signal.alarm(0)
     print(f"fleet: {'FAILED: ' + ', '.join(failed) if failed else 'all passed'} "
           f"in {time.monotonic() - start:.1f} s")
     return 1 if failed else 0
