@@ -13,10 +13,12 @@ per scenario and exits 1 when one failed.  Needs root (namespaces).
 Scenarios:
   reach           plain ansible.builtin.command: resetctl --root … status
                   on every host (the harness itself)
-  rescue          rescue.yml: all changed, then changed=0; running and
+  rescue          rescue.yml --check --diff: would change all, changes no
+                  tree; then all changed, then changed=0; running and
                   rescue on every tree are the document's sha256
-  rollback        running changed on every tree, rollback.yml: all changed,
-                  running = rescue again; then changed=0
+  rollback        running changed on every tree, rollback.yml --check
+                  changes none; then all changed, running = rescue again;
+                  then changed=0
   failing-host    one host's resetctl exits 3 with a message: that host
                   failed=1 with the message and rc, the other 3 changed
   corrupt-store   one host's stored rescue configuration corrupted:
@@ -25,7 +27,7 @@ Scenarios:
   check-mode      factory-reset.yml --check: no tree changes (snapshots)
   factory-reset   factory-reset.yml: status complete on every tree, the
                   certificates on the controller, 2 signed ones verified,
-                  2 unsigned reported; then changed=0
+                  2 unsigned reported; then changed=0, in check mode too
   tampered        one collected certificate edited: --tags verify fails
                   that host with openssl's refusal, the others pass
   require-sig     resetkit_require_signature=true: the unsigned fail
@@ -121,6 +123,14 @@ class Scenarios:
 
     def rescue(self):
         args = ["-e", f"resetkit_rescue_config={self.rescue_json}"]
+        # --check --diff first: every host would change, no tree does
+        before = {a.name: snapshot(a.root) for a in self.A}
+        rc, out, err = self.f.playbook(PLAYBOOKS / "rescue.yml", args=args + ["--check", "--diff"])
+        assert_clean(rc, out, err, "rescue.yml --check")
+        commit = task_results(out, "Commit it as the running configuration")
+        assert all(r["changed"] and "diff" in r for r in commit.values()), commit
+        for a in self.A:
+            assert snapshot(a.root) == before[a.name], f"{a.name}: rescue.yml --check changed the tree"
         rc, out, err = self.f.playbook(PLAYBOOKS / "rescue.yml", args=args)
         assert_clean(rc, out, err, "rescue.yml")
         names = [a.name for a in self.A]
@@ -140,6 +150,12 @@ class Scenarios:
         for a in self.A:
             a.resetctl("config", "commit", str(other))
             assert a.sha256()["running"] == sha(other)
+        before = {a.name: snapshot(a.root) for a in self.A}
+        rc, out, err = self.f.playbook(PLAYBOOKS / "rollback.yml", args=["--check"])
+        assert_clean(rc, out, err, "rollback.yml --check")
+        assert changed_hosts(out) == [a.name for a in self.A], recap(out)
+        for a in self.A:
+            assert snapshot(a.root) == before[a.name], f"{a.name}: rollback.yml --check changed the tree"
         rc, out, err = self.f.playbook(PLAYBOOKS / "rollback.yml")
         assert_clean(rc, out, err, "rollback.yml")
         assert changed_hosts(out) == [a.name for a in self.A], recap(out)
@@ -250,6 +266,8 @@ class Scenarios:
             # the rescue configuration went with the reset (SPEC §3)
             assert "rescue" not in a.sha256(), a.name
         assert_second_run_unchanged(self.f, PLAYBOOKS / "factory-reset.yml", args)
+        # and check mode agrees: nothing left to do
+        assert_second_run_unchanged(self.f, PLAYBOOKS / "factory-reset.yml", args + ["--check"])
 
     def tampered(self):
         victim = self.A[SIGNING[1]]
