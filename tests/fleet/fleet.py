@@ -291,6 +291,9 @@ usetty = false
             out = json.loads(p.stdout[p.stdout.index("{"):])
         except ValueError:
             raise RuntimeError(f"ansible-playbook {playbook}: rc {p.returncode}, no JSON:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
+        # a run that matched no host would be "unchanged" for nothing
+        ran = sorted(out["stats"])
+        assert ran == sorted(a.name for a in self.appliances), f"{playbook}: ran on {ran}\n{p.stderr[-2000:]}"
         return p.returncode, out, p.stderr
 
     # -- cleanup ---------------------------------------------------------
