@@ -419,3 +419,13 @@ def test_info_lists_a_corrupt_store(tmp_path, fake):
     fake.on("certificate", {"rc": 1})
     rc, r = mod(tmp_path, fake, "info")
     assert rc == 0 and r["configurations"] == [bad]
+
+
+def test_a_refusal_without_json_fails_with_resetctls_message(tmp_path, fake):
+    # exit 3 is a listing with a corrupt entry, or a refusal with nothing on
+    # standard output: the latter is resetctl's message, not "not JSON"
+    # (found by the fleet test's failing host)
+    fake.on("status", {"factory_reset": "none"}).on("config list", {"rc": 3, "stderr": "resetctl: store: corrupt index\n"})
+    rc, r = mod(tmp_path, fake, "info")
+    assert rc == 1 and r["failed"] is True
+    assert r["msg"] == "resetctl: store: corrupt index" and r["rc"] == 3

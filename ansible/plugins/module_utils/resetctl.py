@@ -85,6 +85,10 @@ class Resetctl:
         try:
             return json.loads(out)
         except ValueError as e:
+            if rc != 0:
+                # an accepted exit status without its JSON: a refusal, in
+                # resetctl's words (config list's exit 3 is also "corrupt")
+                self.fail(self.argv + list(args), rc, out, err)
             self.module.fail_json(msg='%s: not JSON on standard output: %s' % (' '.join(args), e),
                                   rc=rc, cmd=self.argv + list(args), stdout=out, stderr=err)
 
