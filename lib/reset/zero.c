@@ -1472,10 +1472,42 @@ static int fill_pass(int dfd, const struct rk_fill_opts *opts, const struct rk_f
         return r;
 }
 
+#ifndef EXT4_IOC_CHECKPOINT
+#define EXT4_IOC_CHECKPOINT _IOW('f', 43, __u32)       /* Linux 5.13 */
+#endif
+#ifndef EXT4_IOC_CHECKPOINT_FLAG_ZEROOUT
+#define EXT4_IOC_CHECKPOINT_FLAG_ZEROOUT 0x2
+#endif
+
+/* ext4's journal holds copies of metadata blocks as they were written, and
+ * a new directory block takes whatever a stale cached page of the device
+ * held in its unused bytes (the kernel zeroes a new block only when it has
+ * no uptodate copy): the old data of freed files ends up in the journal,
+ * which is not free space and no fill reaches.  Checkpointing it with
+ * ZEROOUT writes everything home and zeroes every journal block. */
+static int journal_zeroout(int dfd) {
+        struct statfs sfs;
+        if (fstatfs(dfd, &sfs) < 0)
+                return -errno;
+        if (sfs.f_type != EXT4_SUPER_MAGIC)
+                return 1;
+        __u32 flags = EXT4_IOC_CHECKPOINT_FLAG_ZEROOUT;
+        return z_ioctl(dfd, EXT4_IOC_CHECKPOINT, &flags, "zero:journal");
+}
+
+/* A stale cached page of the device (a raw read of it, blkid, a backup)
+ * would be copied into the unused bytes of every new directory block the
+ * rest of the reset makes: drop the clean ones before the fill. */
+static void drop_device_cache(int dfd) {
+        _cleanup_close_ int bdev = rk_fs_block_device_open(dfd, O_RDONLY);
+        if (bdev >= 0)
+                (void) posix_fadvise(bdev, 0, 0, POSIX_FADV_DONTNEED);
+}
+
 int rk_zero_free_space(int root_fd, const char *path, const struct rk_fill_opts *opts,
                        const struct rk_fill_ops *ops, struct rk_fill_stats *st,
                        char *err, size_t errlen) {
-        *st = (struct rk_fill_stats) { .trim = -ENOTRECOVERABLE };
+        *st = (struct rk_fill_stats) { .trim = -ENOTRECOVERABLE, .journal = -ENOTRECOVERABLE };
         char why[512] = "";
         _cleanup_close_ int dfd = rk_fill_open_mount(root_fd, path, opts->refuse_dev, err, errlen);
         if (dfd < 0)
@@ -1483,6 +1515,7 @@ int rk_zero_free_space(int root_fd, const char *path, const struct rk_fill_opts 
 
         int n = remove_stale_fill(dfd);
         st->stale_removed = n > 0 ? (unsigned) n : 0;
+        drop_device_cache(dfd);
 
         int r = reserve_lower(dfd, path, opts, ops, st, err, errlen);
         if (r < 0)
@@ -1521,6 +1554,7 @@ int rk_zero_free_space(int root_fd, const char *path, const struct rk_fill_opts 
         }
 
         (void) syncfs(dfd);
+        st->journal = journal_zeroout(dfd);
         struct fstrim_range range = { .start = 0, .len = UINT64_MAX, .minlen = 0 };
         st->trim = z_ioctl(dfd, FITRIM, &range, "zero:fitrim");
         if (st->trim == 0)
@@ -1635,6 +1669,12 @@ void rk_fill_describe(const struct rk_fill_stats *st, const char *what, char *bu
                 snprintf(trim, sizeof trim, "FITRIM trimmed %llu bytes", (unsigned long long) st->trimmed);
         else
                 snprintf(trim, sizeof trim, "FITRIM not done: %s", strerror(-st->trim));
+        char journal[128] = "";
+        if (st->journal == 0)
+                snprintf(journal, sizeof journal, "; ext4's journal checkpointed and zeroed");
+        else if (st->journal < 0)
+                snprintf(journal, sizeof journal, "; ext4's journal NOT zeroed (%s): it may hold copies of old data",
+                         strerror(-st->journal));
         if (verified(&st->verify))
                 snprintf(claim, sizeof claim,
                          "One verified zero pass is NIST SP 800-88 Clear for what the filesystem reports free; "
@@ -1643,8 +1683,8 @@ void rk_fill_describe(const struct rk_fill_stats *st, const char *what, char *bu
         else
                 snprintf(claim, sizeof claim, "No sanitization claim: no read-back of the zeros passed");
         snprintf(buf, len,
-                 "zeroed free space of %s: %llu bytes in %u fill file%s (%s) in %.3f s, %.1f MiB/s, method %s%s%s; %s; released; %s. %s",
+                 "zeroed free space of %s: %llu bytes in %u fill file%s (%s) in %.3f s, %.1f MiB/s, method %s%s%s; %s; released; %s%s. %s",
                  what, (unsigned long long) st->bytes, st->files, st->files == 1 ? "" : "s",
                  st->tmpfile ? "O_TMPFILE" : "named, unlinked at once", (double) st->nsec / 1e9,
-                 mib_s(st->bytes, st->nsec), method, res, again, v, trim, claim);
+                 mib_s(st->bytes, st->nsec), method, res, again, v, trim, journal, claim);
 }

@@ -261,6 +261,7 @@ struct rk_fill_stats {
         struct rk_verify_result first_failure;
         struct rk_verify_result verify; /* the last read-back */
         int trim;                       /* 0 done, -EOPNOTSUPP etc. */
+        int journal;                    /* ext4's journal checkpointed and zeroed: 0, or why not; 1 not ext4 */
         uint64_t trimmed;
         unsigned stale_removed;         /* leftover named fill files removed */
 };

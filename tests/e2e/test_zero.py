@@ -567,3 +567,53 @@ def test_fill_device_after_directories_removed(disks, tmp_path):
         assert r.returncode == 0, r.stderr
         assert f"method {DEVICE_FILL}" in r.stdout, r.stdout
         assert "all zero" in r.stdout
+
+
+@pytest.mark.parametrize("path", ["device", "write"])
+def test_fill_leaves_no_old_data_in_the_journal(disks, tmp_path, path):
+    # A stale cached page of the device (here a raw read, as blkid or a
+    # backup makes) lends its old bytes to the unused part of every new
+    # directory block, and ext4's journal keeps copies of those blocks: the
+    # secrets of deleted files stayed in the journal, where no fill reaches
+    # (before: 50,000 markers after a "verified" zeroing, both paths).
+    img = disks.image("fs.img", 48, block=4096)
+    dev = disks.loop(img)
+    mnt = disks.mount(dev, tmp_path / "mnt")
+    (mnt / "s").mkdir()
+    marker = b"RKJOURNAL" + os.urandom(4).hex().encode() + b"\n"
+    for i in range(4):
+        (mnt / "s" / f"f{i}").write_bytes(marker * ((1 << 20) // len(marker)))
+    os.sync()
+    shutil.rmtree(mnt / "s")
+    os.sync()
+    with open(dev, "rb") as f:
+        while f.read(1 << 20):
+            pass
+    for i in range(200):
+        (mnt / f"d{i}").mkdir()
+    os.sync()
+    for i in range(200):
+        (mnt / f"d{i}").rmdir()
+    os.sync()
+    extra = ["--write-only"] if path == "write" else []
+    r = run(RK_ZERO, "free-space", mnt, "/", *extra, check=False)
+    assert r.returncode == 0, r.stderr
+    assert "ext4's journal checkpointed and zeroed" in r.stdout, r.stdout
+    disks.umount(mnt)
+    disks.detach(dev)
+    assert img.read_bytes().count(marker) == 0
+
+
+@pytest.mark.skipif(not FAULT_INJECTION, reason="needs -Dfault-injection=true")
+def test_journal_not_zeroed_is_said(disks, tmp_path):
+    # a kernel without EXT4_IOC_CHECKPOINT (before 5.13) or a failing one:
+    # the step still zeroes the free space, and the line says the journal
+    # was not zeroed, never that it was
+    img = disks.image("fs.img", 32, block=4096)
+    dev = disks.loop(img)
+    mnt = disks.mount(dev, tmp_path / "mnt")
+    env = dict(os.environ, RESETKIT_FAIL="zero:journal=EINVAL")
+    r = run(RK_ZERO, "free-space", mnt, "/", env=env, check=False)
+    assert r.returncode == 0, r.stderr
+    assert "ext4's journal NOT zeroed (Invalid argument): it may hold copies of old data" in r.stdout
+    assert "journal checkpointed" not in r.stdout

@@ -46,6 +46,8 @@ grep -i 'zero' /tmp/reset.out | head -6
 ok "the log names BLKZEROOUT for the slot"
 grep -q "free space of /: .*method BLKZEROOUT (.*) on the fill's blocks" /tmp/reset.out ||
         { cat /tmp/reset.out; fail "the root's free space was not zeroed by the device"; }
+grep -q "ext4's journal checkpointed and zeroed" /tmp/reset.out ||
+        { cat /tmp/reset.out; fail "the root's journal was not zeroed (EXT4_IOC_CHECKPOINT)"; }
 ok "the device zeroed the fill's blocks: $(grep -o "method BLKZEROOUT ([^)]*)" /tmp/reset.out | tail -1)"
 
 umount $RD_ROOT
