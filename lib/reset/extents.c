@@ -130,23 +130,16 @@ int rk_fs_block_device_open(int fd, int flags) {
                 return -errno;
         if (major(st.st_dev) == 0)
                 return -ENODEV;         /* an anonymous device: tmpfs, overlay, btrfs */
-        char rel[64], name[64] = "";
-        snprintf(rel, sizeof rel, "dev/block/%u:%u/uevent", major(st.st_dev), minor(st.st_dev));
-        _cleanup_close_ int sys = open("/sys", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        _cleanup_free_ char *text = NULL;
-        if (sys < 0 || rk_read_at(sys, rel, 0, 4096, &text, NULL) < 0)
-                return -ENODEV;
-        for (char *line = text, *next; line && *line; line = next) {
-                next = strchr(line, '\n');
-                if (next)
-                        *next++ = 0;
-                if (rk_startswith(line, "DEVNAME="))
-                        snprintf(name, sizeof name, "%s", line + 8);
-        }
-        if (!*name || strstr(name, ".."))
+        /* the kernel's name (sysfs' last component) is devtmpfs' node name */
+        _cleanup_free_ char *dir = rk_sysfs_block_dir(st.st_dev);
+        const char *name = dir ? strrchr(dir, '/') : NULL;
+        if (!name || !name[1])
                 return -ENODEV;
         char path[96];
-        snprintf(path, sizeof path, "/dev/%s", name);
+        snprintf(path, sizeof path, "/dev/%.80s", name + 1);
+        for (char *c = path; *c; c++)
+                if (*c == '!')
+                        *c = '/';       /* sysfs spells cciss/c0d0 cciss!c0d0 */
         _cleanup_close_ int dev = open(path, flags | O_CLOEXEC | O_NOFOLLOW);
         if (dev < 0)
                 return -errno;

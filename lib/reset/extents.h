@@ -36,7 +36,7 @@ int rk_extent_map_add(struct rk_extent_map *m, int fd, uint64_t size);
 size_t rk_extent_map_find(const struct rk_extent_map *m, uint64_t off);
 
 /* Open the block device that holds the filesystem of fd (its st_dev, by
- * the kernel's name in /sys/dev/block/M:m/uevent), with flags (O_CLOEXEC
+ * the kernel's name: rk_sysfs_block_dir()), with flags (O_CLOEXEC
  * added), and check the node opened is that device.  -ENODEV when the
  * filesystem is not on one block device (tmpfs, overlay, btrfs). */
 int rk_fs_block_device_open(int fd, int flags);

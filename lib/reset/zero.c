@@ -123,6 +123,13 @@ static int z_ioctl(int fd, unsigned long req, void *arg, const char *point) {
         return ioctl(fd, req, arg) < 0 ? -errno : 0;
 }
 
+/* The free-space step's ext4-only parts (the reserve, the device's
+ * zeroing by FIEMAP's block numbers, the journal) ask this. */
+static bool is_ext4(int fd) {
+        struct statfs sfs;
+        return fstatfs(fd, &sfs) == 0 && sfs.f_type == EXT4_SUPER_MAGIC;
+}
+
 /* ---- stable identity ---- */
 
 #ifndef FS_IOC_GETFSUUID
@@ -873,12 +880,11 @@ int rk_fill_open_mount(int root_fd, const char *path, dev_t refuse_dev, char *er
 
 /* /sys/fs/ext4/NAME: NAME is the kernel's name of the block device. */
 static int ext4_sysfs_name(int fd, char *name, size_t len) {
-        struct statfs sfs;
         struct stat st;
-        if (fstatfs(fd, &sfs) < 0 || fstat(fd, &st) < 0)
-                return -errno;
-        if (sfs.f_type != EXT4_SUPER_MAGIC)
+        if (!is_ext4(fd))
                 return -EOPNOTSUPP;
+        if (fstat(fd, &st) < 0)
+                return -errno;
         _cleanup_free_ char *target = rk_sysfs_block_dir(st.st_dev);
         if (!target)
                 return -errno;
@@ -1360,10 +1366,7 @@ static int zero_mapped(int bdev, const struct rk_extent_map *map, uint64_t max, 
 static int do_fill_device(int dfd, const struct rk_fill_opts *opts, struct fill_ctx *c, struct fill_set *set,
                           struct rk_extent_map *map, int *ret_bdev, char *err, size_t errlen) {
         struct rk_fill_stats *st = c->st;
-        struct statfs sfs;
-        if (fstatfs(dfd, &sfs) < 0)
-                return -errno;
-        if (sfs.f_type != EXT4_SUPER_MAGIC)
+        if (!is_ext4(dfd))
                 return device_unavailable(st, "not ext4 (FIEMAP's block numbers are trusted on ext4 only)", 0);
         int r = RK_FAIL("zero:fill-bdev");
         _cleanup_close_ int bdev = r < 0 ? r : rk_fs_block_device_open(dfd, O_RDWR);
@@ -1486,10 +1489,7 @@ static int fill_pass(int dfd, const struct rk_fill_opts *opts, const struct rk_f
  * which is not free space and no fill reaches.  Checkpointing it with
  * ZEROOUT writes everything home and zeroes every journal block. */
 static int journal_zeroout(int dfd) {
-        struct statfs sfs;
-        if (fstatfs(dfd, &sfs) < 0)
-                return -errno;
-        if (sfs.f_type != EXT4_SUPER_MAGIC)
+        if (!is_ext4(dfd))
                 return 1;
         __u32 flags = EXT4_IOC_CHECKPOINT_FLAG_ZEROOUT;
         return z_ioctl(dfd, EXT4_IOC_CHECKPOINT, &flags, "zero:journal");
