@@ -1336,7 +1336,8 @@ static int zero_mapped(int bdev, const struct rk_extent_map *map, uint64_t max, 
                          * the device, fresh ones in per-CPU batches the
                          * kernel's BLKZEROOUT will not wait for (EBUSY);
                          * DONTNEED drains those batches and drops the clean
-                         * pages first. */
+                         * pages first (the step's drop_device_cache() is
+                         * too early for these: tested, the EBUSY stays). */
                         (void) posix_fadvise(bdev, (off_t) range[0], (off_t) len, POSIX_FADV_DONTNEED);
                         int r = z_ioctl(bdev, BLKZEROOUT, range, "zero:zeroout");
                         /* EBUSY: the kernel would not drop a cached page of
