@@ -1383,11 +1383,6 @@ static int do_fill_device(int dfd, const struct rk_fill_opts *opts, struct fill_
          * kernel refuses while the metadata is in use. */
         if (bsize < (uint64_t) sysconf(_SC_PAGESIZE))
                 return device_unavailable(st, "blocks smaller than a page", 0);
-        /* Smaller blocks share a page of the device's cache with the
-         * filesystem's metadata: BLKZEROOUT must drop that page, which the
-         * kernel refuses while the metadata is in use. */
-        if (bsize < (uint64_t) sysconf(_SC_PAGESIZE))
-                return device_unavailable(st, "blocks smaller than a page", 0);
         uint64_t max = opts->max_write ? (opts->max_write < bsize ? bsize : opts->max_write / bsize * bsize)
                                        : UINT64_MAX / 2 / bsize * bsize;
         if ((r = reserve_and_map(dfd, max, bsize, c, set, map, err, errlen)) < 0)

@@ -510,13 +510,14 @@ def test_fill_device_killed_mid_zeroing_then_finished(disks, tmp_path):
     env = dict(os.environ, RESETKIT_FAULT_TRACE=str(trace))
     r = run(RK_ZERO, "free-space", mnt, "/", "--max-write", str(4 << 20), "--verify", "none", env=env, check=False)
     assert r.returncode == 0, r.stderr
-    points = trace.read_text().split()
-    # fallocate calls then BLKZEROOUT pieces pass the same point: the last
-    # occurrences of zero:fill before zero:filled are the zeroing
-    n = points[:points.index("zero:filled")].count("zero:fill")
-    assert points.count("zero:zeroout") >= 4
+    assert trace.read_text().split().count("zero:zeroout") >= 4
     free0 = os.statvfs(mnt).f_bfree
-    env = dict(os.environ, RESETKIT_FAULT=f"zero:fill:{n - 1}")
+    # Killed right before the third BLKZEROOUT piece: two are done.  (The
+    # count is of that point's own passages: how many fallocate() calls
+    # and pieces a run takes depends on where ext4 puts the fill, which
+    # differs from run to run: the kill once missed when it was counted
+    # on the point the two loops share.)
+    env = dict(os.environ, RESETKIT_FAULT="zero:zeroout:3")
     r = run(RK_ZERO, "free-space", mnt, "/", "--max-write", str(4 << 20), "--state", state, env=env, check=False)
     assert r.returncode == -9
     assert os.statvfs(mnt).f_bfree >= free0 - 16       # O_TMPFILE: nothing held after the kill
