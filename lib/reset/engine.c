@@ -20,6 +20,7 @@
 #include "fsutil.h"
 #include "glob.h"
 #include "erase.h"
+#include "extents.h"
 #include "held.h"
 #include "journal.h"
 #include "manifest.h"
@@ -650,6 +651,36 @@ static dev_t host_root_dev(struct engine *e) {
         if (e->ctx->root.is_host || stat("/", &st) < 0)
                 return 0;
         return st.st_dev;
+}
+
+/* Before the reset allocates blocks (its journal, the fresh store, what
+ * the accounts step writes): no page of the device cached from before (a
+ * raw read of it, the directories the last step removed) may lend deleted
+ * data to a new directory block, where no free-space fill reaches
+ * (rk_fs_drop_device_cache).  On the root's filesystem and on each one
+ * whose free space the reset zeroes; never the host's under --root. */
+static void drop_stale_pages(struct engine *e) {
+        struct rk_ctx *ctx = e->ctx;
+        dev_t refuse = host_root_dev(e);
+        struct stat st;
+        if (fstat(ctx->root.fd, &st) == 0 && (!refuse || st.st_dev != refuse)) {
+                int r = rk_fs_drop_device_cache(ctx->root.fd);
+                if (r < 0 && r != -ENODEV)
+                        rk_warn(e->log, "cannot drop the cached pages of %s's device (%s): a new directory block "
+                                "may take deleted data from them", ctx->root.path, strerror(-r));
+        }
+        for (size_t i = 0; i < e->j.plan.n; i++) {
+                const struct rk_mf_entry *en = &e->j.plan.entries[i];
+                char err[1024];
+                if (en->action != RK_MF_ZERO_FREE_SPACE)
+                        continue;
+                /* a target that cannot be opened fails in its own step */
+                _cleanup_close_ int fd = rk_fill_open_mount(ctx->root.fd, en->path, refuse, err, sizeof err);
+                int r = fd < 0 ? -ENODEV : rk_fs_drop_device_cache(fd);
+                if (r < 0 && r != -ENODEV)
+                        rk_warn(e->log, "cannot drop the cached pages of %s's device (%s): a new directory block "
+                                "may take deleted data from them", en->path, strerror(-r));
+        }
 }
 
 static int plan_zero_partition(struct engine *e, const struct rk_mf_entry *en, json_object *item, bool dry) {
@@ -1342,9 +1373,18 @@ static void run_entry(struct engine *e, size_t i) {
 static void run_steps(struct engine *e) {
         json_object_put(e->report);
         e->report = json_object_new_array();
-        for (size_t i = 0; i < e->j.plan.n; i++)
-                if (rk_journal_pending(&e->j, i))
-                        run_entry(e, i);
+        int step = 0;
+        for (size_t i = 0; i < e->j.plan.n; i++) {
+                if (!rk_journal_pending(&e->j, i))
+                        continue;
+                /* what the step before freed (removed directories among
+                 * it) is cached: the next step may allocate those blocks */
+                int s = stage_of(e->j.plan.entries[i].action);
+                if (step && s != step)
+                        drop_stale_pages(e);
+                step = s;
+                run_entry(e, i);
+        }
 }
 
 static int load_fresh_plan(struct engine *e) {
@@ -1723,6 +1763,7 @@ static int record_request(struct engine *e) {
         e->j.trigger = strdup(e->o->trigger ? e->o->trigger : "command line");
         if (!e->j.then || !e->j.trigger)
                 return RK_EXIT_FAILURE;
+        drop_stale_pages(e);
         int r = rk_journal_save(ctx->root.fd, ctx->cfg.journal, &e->j);
         if (r < 0) {
                 rk_err(e->log, "cannot record the request %s: %s (nothing changed)", ctx->cfg.journal, strerror(-r));
@@ -1822,6 +1863,7 @@ static int do_reset(struct engine *e) {
         /* Under the lock from here on: only now may what a power cut left
          * beside the journal be cleaned up. */
         (void) rk_journal_cleanup(ctx->root.fd, ctx->cfg.journal);
+        drop_stale_pages(e);
         r = open_log(e);
         if (r < 0)
                 rk_warn(e->log, "cannot open the log %s inside the root: %s; continuing without it",

@@ -151,3 +151,15 @@ int rk_fs_block_device_open(int fd, int flags) {
                 return -ENODEV;
         return RK_TAKE_FD(dev);
 }
+
+int rk_fs_drop_device_cache(int fd) {
+        /* syncfs first: blocks freed by the running transaction are still
+         * the journal's, and a dirty page is not dropped */
+        if (syncfs(fd) < 0)
+                return -errno;
+        _cleanup_close_ int bdev = rk_fs_block_device_open(fd, O_RDONLY);
+        if (bdev < 0)
+                return bdev;
+        int r = posix_fadvise(bdev, 0, 0, POSIX_FADV_DONTNEED);
+        return -r;
+}

@@ -40,3 +40,13 @@ size_t rk_extent_map_find(const struct rk_extent_map *m, uint64_t off);
  * added), and check the node opened is that device.  -ENODEV when the
  * filesystem is not on one block device (tmpfs, overlay, btrfs). */
 int rk_fs_block_device_open(int fd, int flags);
+
+/* Commit the filesystem of fd (syncfs) and drop the clean cached pages of
+ * its block device.  ext4 zeroes a new directory block only when the
+ * kernel has no uptodate copy of it: a cached page of the device (a raw
+ * read of it: blkid, a backup, fsck; the blocks of a directory removed a
+ * moment ago) lends its old bytes to the unused part of the new block.
+ * Blocks in use keep those bytes where no free-space fill reaches.
+ * 0, -ENODEV when the filesystem is not on one block device (nothing is
+ * cached for it), or -errno. */
+int rk_fs_drop_device_cache(int fd);

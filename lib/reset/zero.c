@@ -1336,7 +1336,7 @@ static int zero_mapped(int bdev, const struct rk_extent_map *map, uint64_t max, 
                          * the device, fresh ones in per-CPU batches the
                          * kernel's BLKZEROOUT will not wait for (EBUSY);
                          * DONTNEED drains those batches and drops the clean
-                         * pages first (the step's drop_device_cache() is
+                         * pages first (the step's rk_fs_drop_device_cache() is
                          * too early for these: tested, the EBUSY stays). */
                         (void) posix_fadvise(bdev, (off_t) range[0], (off_t) len, POSIX_FADV_DONTNEED);
                         int r = z_ioctl(bdev, BLKZEROOUT, range, "zero:zeroout");
@@ -1491,15 +1491,6 @@ static int journal_zeroout(int dfd) {
         return z_ioctl(dfd, EXT4_IOC_CHECKPOINT, &flags, "zero:journal");
 }
 
-/* A stale cached page of the device (a raw read of it, blkid, a backup)
- * would be copied into the unused bytes of every new directory block the
- * rest of the reset makes: drop the clean ones before the fill. */
-static void drop_device_cache(int dfd) {
-        _cleanup_close_ int bdev = rk_fs_block_device_open(dfd, O_RDONLY);
-        if (bdev >= 0)
-                (void) posix_fadvise(bdev, 0, 0, POSIX_FADV_DONTNEED);
-}
-
 int rk_zero_free_space(int root_fd, const char *path, const struct rk_fill_opts *opts,
                        const struct rk_fill_ops *ops, struct rk_fill_stats *st,
                        char *err, size_t errlen) {
@@ -1511,7 +1502,9 @@ int rk_zero_free_space(int root_fd, const char *path, const struct rk_fill_opts 
 
         int n = remove_stale_fill(dfd);
         st->stale_removed = n > 0 ? (unsigned) n : 0;
-        drop_device_cache(dfd);
+        /* the new directory blocks of the rest of the reset (and the
+         * journal's copies of them) take no deleted data from the cache */
+        (void) rk_fs_drop_device_cache(dfd);
 
         int r = reserve_lower(dfd, path, opts, ops, st, err, errlen);
         if (r < 0)

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from rkreset import FAULT_INJECTION, build_ssr_root, run
-from rkzero import disks, markers_in, needs_loop, plant_markers, reserve  # noqa: F401
+from rkzero import disks, markers_in, needs_loop, plant_markers, reserve, set_reserve  # noqa: F401
 
 pytestmark = needs_loop
 
 GRUBENV = "# GRUB Environment Block\nsaved_entry=a\na_ok=1\nb_ok=1\nb_try=0\n"
 
 
-def rig(disks, tmp_path, verify="full"):
-    img = disks.image("root.img", 64)
+def rig(disks, tmp_path, verify="full", block=None):
+    img = disks.image("root.img", 64, block=block)
     dev = disks.loop(img)
     root = disks.mount(dev, tmp_path / "root")
     slot_b = disks.image("slot-b.img", 16, fs=False)
@@ -76,6 +76,89 @@ def test_reset_with_zeroize_leaves_no_marker(disks, tmp_path):
     p = run(["factory-reset", "--yes", "--then", "none"], root=r["root"], check=0)
     assert "factory reset complete" in p.stderr
     check_result(disks, r)
+
+
+def stale_rig(disks, tmp_path):
+    """The rig on 4 KiB blocks (ext4 puts a directory in one block of its
+    own) where every free block holds a secret the customer deleted, and a
+    raw read of the device (blkid, a backup, fsck make them) left those
+    blocks cached: uptodate pages of the device with deleted data."""
+    r = rig(disks, tmp_path, block=4096)
+    gone = f"RKMARK-stale-{os.urandom(6).hex()}"
+    line = ((gone + "\n") * 1000).encode()
+    orig = reserve(r["dev"])
+    set_reserve(r["dev"], 0)        # the reserve's blocks too
+    with open(r["root"] / "gone.bin", "wb") as f:
+        try:
+            while True:
+                f.write(line)
+                f.flush()
+        except OSError:
+            pass
+    set_reserve(r["dev"], orig)
+    os.sync()
+    (r["root"] / "gone.bin").unlink()
+    os.sync()
+    with open(r["dev"], "rb") as f:
+        while f.read(1 << 20):
+            pass
+    r["gone"] = gone
+    r["markers"].append(gone)
+    return r
+
+
+def dir_blocks_hold(r, rel):
+    """How many of r's markers the blocks of directory rel hold on the
+    device (read past the page cache)."""
+    out = subprocess.run(["debugfs", "-R", f"blocks /{rel}", str(r["dev"])], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out, f"{rel}: no blocks"
+    n = 0
+    for b in out:
+        data = subprocess.run(["dd", f"if={r['dev']}", "bs=4096", f"skip={b}", "count=1", "iflag=direct",
+                               "status=none"], capture_output=True, check=True).stdout
+        n += sum(data.count(m.encode()) for m in r["markers"])
+    return n
+
+
+@pytest.mark.skipif(not FAULT_INJECTION, reason="needs a -Dfault-injection=true build")
+def test_new_directories_take_no_stale_bytes(disks, tmp_path):
+    # ext4 zeroes a new directory block only when the kernel has no
+    # uptodate copy of it: a cached page of the device lent its bytes (a
+    # deleted secret) to the unused part of the reset's own directories,
+    # blocks that stay in use where no free-space fill reaches.  (Before:
+    # 147 markers in the journal's directory, killed right after it.)
+    r = stale_rig(disks, tmp_path)
+    p = run(["factory-reset", "--yes", "--then", "none"], root=r["root"],
+            env={"RESETKIT_FAULT": "engine:journal-written"})
+    assert p.returncode == -9, p.stderr[-800:]
+    os.sync()
+    assert dir_blocks_hold(r, "var/lib/resetkit") == 0
+    # the store's directories come after the removals: blocks of what step
+    # 3 removed are cached too
+    p = run(["factory-reset", "--resume"], root=r["root"], env={"RESETKIT_FAULT": "zero:reserve-saved:1"})
+    assert p.returncode == -9, p.stderr[-800:]
+    os.sync()
+    for d in ("var/lib/resetkit/config", "var/lib/resetkit/config/objects"):
+        assert dir_blocks_hold(r, d) == 0, d
+    p = run(["factory-reset", "--resume"], root=r["root"])
+    assert p.returncode == 0, p.stderr[-2000:]
+    check_result(disks, r)
+
+
+def test_requested_reset_takes_no_stale_bytes(disks, tmp_path):
+    # the request for the next boot writes the journal on the running
+    # system: its directory must not keep a deleted secret either
+    r = stale_rig(disks, tmp_path)
+    hook = r["root"] / "usr/share/initramfs-tools/hooks/resetkit"    # the early-boot integration
+    hook.parent.mkdir(parents=True, exist_ok=True)
+    hook.write_text("#!/bin/sh\n")
+    hook.chmod(0o755)
+    p = run(["factory-reset", "--at-boot", "--yes", "--then", "none"], root=r["root"])
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "runs at the next boot" in p.stderr, p.stderr
+    os.sync()
+    assert dir_blocks_hold(r, "var/lib/resetkit") == 0
 
 
 def test_zero_free_space_on_plain_directory_refused(disks, tmp_path):
