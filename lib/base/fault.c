@@ -10,6 +10,7 @@ static int errno_by_name(const char *s) {
         static const struct { const char *name; int err; } table[] = {
                 { "EIO", EIO }, { "ENOSPC", ENOSPC }, { "EACCES", EACCES }, { "EPERM", EPERM },
                 { "EROFS", EROFS }, { "ENOMEM", ENOMEM }, { "EBUSY", EBUSY }, { "EINVAL", EINVAL },
+                { "ENOTTY", ENOTTY }, { "EOPNOTSUPP", EOPNOTSUPP },   /* an ioctl the kernel lacks */
         };
         for (size_t i = 0; i < RK_ELEMENTSOF(table); i++)
                 if (strcmp(s, table[i].name) == 0)

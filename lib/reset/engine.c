@@ -430,6 +430,12 @@ static void media_filled(struct engine *e, const struct rk_mf_entry *en, const s
                 media_caveat(&m, "an overwrite (SP 800-88 Clear): on flash it cannot reach blocks the drive has remapped");
         if (st->fs_name[0])
                 media_caveat(&m, "ext4 keeps a few clusters that no file can take: they were not reached");
+        if (st->tree_home < 0)
+                media_caveat(&m, "the fill's extent-tree blocks were not written home before its release (%s): "
+                             "those few blocks may keep old data", strerror(-st->tree_home));
+        if (st->journal < 0 && r >= 0)
+                media_caveat(&m, "ext4's journal was not zeroed (%s): it may hold copies of old data",
+                             strerror(-st->journal));
         for (size_t i = 0; i < e->j.n_unreached; i++) {
                 const struct rk_unreached *u = &e->j.unreached[i];
                 if (rk_streq(u->where, en->path))

@@ -262,6 +262,8 @@ struct rk_fill_stats {
         struct rk_verify_result verify; /* the last read-back */
         int trim;                       /* 0 done, -EOPNOTSUPP etc. */
         int journal;                    /* ext4's journal checkpointed and zeroed: 0, or why not; 1 not ext4 */
+        int tree_home;                  /* the fill's extent-tree blocks written home before the release: 0,
+                                         * or why not; 1 not ext4 or no fill */
         uint64_t trimmed;
         unsigned stale_removed;         /* leftover named fill files removed */
 };

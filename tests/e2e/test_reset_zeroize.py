@@ -161,6 +161,27 @@ def test_requested_reset_takes_no_stale_bytes(disks, tmp_path):
     assert dir_blocks_hold(r, "var/lib/resetkit") == 0
 
 
+@pytest.mark.skipif(not FAULT_INJECTION, reason="needs a -Dfault-injection=true build")
+@pytest.mark.parametrize("point,caveat", [
+    ("zero:checkpoint", "the fill's extent-tree blocks were not written home before its release (Inappropriate ioctl "
+                        "for device): those few blocks may keep old data"),
+    ("zero:journal", "ext4's journal was not zeroed (Inappropriate ioctl for device): it may hold copies of old data"),
+])
+def test_what_the_fill_could_not_do_is_a_caveat(disks, tmp_path, point, caveat):
+    # what the step could not do to the filesystem's own blocks (a kernel
+    # before 5.13 has no EXT4_IOC_CHECKPOINT) is in the certificate, never
+    # only in the log
+    import json
+    r = rig(disks, tmp_path)
+    p = run(["factory-reset", "--yes", "--then", "none"], root=r["root"], env={"RESETKIT_FAIL": f"{point}=ENOTTY"})
+    assert p.returncode == 0, p.stderr[-2000:]
+    fs = [m for m in json.loads((r["root"] / "var/log/resetkit/sanitization.json").read_text())["media"]
+          if m["kind"] == "filesystem"]
+    assert len(fs) == 1
+    assert caveat in fs[0]["caveats"], fs[0]["caveats"]
+    assert sum("old data" in c for c in fs[0]["caveats"]) == 1, fs[0]["caveats"]
+
+
 def test_zero_free_space_on_plain_directory_refused(disks, tmp_path):
     # --root on a plain directory must never fill the disk that holds it.
     # The directory lies inside a 16 MiB mount the test owns: were the
