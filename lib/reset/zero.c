@@ -1434,8 +1434,6 @@ static int reserve_lower(int dfd, const char *path, const struct rk_fill_opts *o
         return 0;
 }
 
-/* One pass: fill, flush, read back, release.  *verify_failed tells a
- * failed read-back (worth another pass) from a failed fill. */
 #ifndef EXT4_IOC_CHECKPOINT
 #define EXT4_IOC_CHECKPOINT _IOW('f', 43, __u32)       /* Linux 5.13 */
 #endif
@@ -1459,6 +1457,8 @@ static int fill_tree_home(int dfd) {
         return z_ioctl(dfd, EXT4_IOC_CHECKPOINT, &flags, "zero:checkpoint");
 }
 
+/* One pass: fill, flush, read back, release.  *verify_failed tells a
+ * failed read-back (worth another pass) from a failed fill. */
 static int fill_pass(int dfd, const struct rk_fill_opts *opts, const struct rk_fill_ops *ops,
                      struct rk_fill_stats *st, bool *verify_failed, char *why, size_t whylen) {
         struct fill_set set = {};
@@ -1521,7 +1521,9 @@ int rk_zero_free_space(int root_fd, const char *path, const struct rk_fill_opts 
         int n = remove_stale_fill(dfd);
         st->stale_removed = n > 0 ? (unsigned) n : 0;
         /* the new directory blocks of the rest of the reset (and the
-         * journal's copies of them) take no deleted data from the cache */
+         * journal's copies of them) take no deleted data from the cache;
+         * and its syncfs leaves nothing dirty to delayed allocation while
+         * the fill has the disk full with the reserve at 0 */
         (void) rk_fs_drop_device_cache(dfd);
 
         int r = reserve_lower(dfd, path, opts, ops, st, err, errlen);
