@@ -552,7 +552,8 @@ def test_fail_every_operation_then_resume(fast):
     def one(case):
         with Case(fast, base, f"c-{abs(hash(case))}") as r:
             pristine = snapshot(r, skip=("tmp",))
-            p = run(ZRESET, root=r, env={"RESETKIT_FAIL": case})
+            trace = r.parent / "trace"      # beside the root, not in it
+            p = run(ZRESET, root=r, env={"RESETKIT_FAIL": case, "RESETKIT_FAULT_TRACE": str(trace)})
             if p.returncode not in (0, 1, 6):
                 return f"{case}: rc {p.returncode}: {p.stderr[-300:]}"
             outcomes["first run failed" if p.returncode else "first run complete"] += 1
@@ -561,6 +562,16 @@ def test_fail_every_operation_then_resume(fast):
             err = os.strerror(getattr(errno, case.rsplit("=", 1)[1]))
             fill_full = case.startswith("zero:write:") and case.endswith("=ENOSPC")
             if err not in p.stderr and not fill_full:
+                name, k = case.split("=")[0].rsplit(":", 1)
+                if (name.startswith("zero:") and k == str(points[name])
+                        and rkfault.trace_counts(trace)[name] < points[name]):
+                    # How often the zeroing reads and writes follows the
+                    # fill's size, which the log's length moves by a page:
+                    # the traced run's last passage may not come (CI: a
+                    # 1000-read run where the trace had 1001).  Not a
+                    # failure swallowed: one never injected.
+                    outcomes["last zeroing passage not reached"] += 1
+                    return None
                 return f"{case}: the failure is not reported ({err!r} not in the output)"
             if p.returncode == 6 and "preflight failed; nothing changed" in p.stderr:
                 # an operation of preflight itself failed (reading the
