@@ -1441,20 +1441,12 @@ static int reserve_lower(int dfd, const char *path, const struct rk_fill_opts *o
 #define EXT4_IOC_CHECKPOINT_FLAG_ZEROOUT 0x2
 #endif
 
-/* A fill file of more extents than its inode holds (fragmented free space)
- * has extent-tree blocks, which ext4 took from the free space: in use while
- * the fill was zeroed, so never zeroed, and on the disk they still hold the
- * deleted data until ext4 writes them home from its journal, which the
- * release cancels (ext4 forgets a freed block's pending write).  Found by
- * the guest scenario zero-blk on Linux 6.1: a block of old data in the
- * free space after a verified zeroing.  Checkpointing the journal before
- * the release writes them home as what they are, extent records in a
- * zero-initialised block. */
-static int fill_tree_home(int dfd) {
+/* EXT4_IOC_CHECKPOINT: commit ext4's journal and write everything in it
+ * home (with ZEROOUT, then zero the journal).  1 when not ext4. */
+static int ext4_checkpoint(int dfd, __u32 flags, const char *point) {
         if (!is_ext4(dfd))
                 return 1;
-        __u32 flags = 0;
-        return z_ioctl(dfd, EXT4_IOC_CHECKPOINT, &flags, "zero:checkpoint");
+        return z_ioctl(dfd, EXT4_IOC_CHECKPOINT, &flags, point);
 }
 
 /* One pass: fill, flush, read back, release.  *verify_failed tells a
@@ -1487,26 +1479,21 @@ static int fill_pass(int dfd, const struct rk_fill_opts *opts, const struct rk_f
                               : fill_verify(&set, sizes, opts, st, why, whylen);
                 *verify_failed = r < 0 && r != -ENOMEM;
         }
+        /* A fill file of more extents than its inode holds (fragmented
+         * free space) has extent-tree blocks, which ext4 took from the free
+         * space: in use while the fill was zeroed, so never zeroed, and on
+         * the disk they still hold the deleted data until ext4 writes them
+         * home from its journal, which the release cancels (ext4 forgets a
+         * freed block's pending write).  Found by the guest scenario
+         * zero-blk on Linux 6.1.  A checkpoint before the release writes
+         * them home as what they are: extent records in a zeroed block. */
         if (r >= 0)
-                st->tree_home = fill_tree_home(dfd);
+                st->tree_home = ext4_checkpoint(dfd, 0, "zero:checkpoint");
         /* release on every path: never leave the disk full */
         RK_FAULT("zero:release");
         fill_set_release(&set);
         rk_extent_map_done(&map);
         return r;
-}
-
-/* ext4's journal holds copies of metadata blocks as they were written, and
- * a new directory block takes whatever a stale cached page of the device
- * held in its unused bytes (the kernel zeroes a new block only when it has
- * no uptodate copy): the old data of freed files ends up in the journal,
- * which is not free space and no fill reaches.  Checkpointing it with
- * ZEROOUT writes everything home and zeroes every journal block. */
-static int journal_zeroout(int dfd) {
-        if (!is_ext4(dfd))
-                return 1;
-        __u32 flags = EXT4_IOC_CHECKPOINT_FLAG_ZEROOUT;
-        return z_ioctl(dfd, EXT4_IOC_CHECKPOINT, &flags, "zero:journal");
 }
 
 int rk_zero_free_space(int root_fd, const char *path, const struct rk_fill_opts *opts,
@@ -1563,7 +1550,12 @@ int rk_zero_free_space(int root_fd, const char *path, const struct rk_fill_opts 
         }
 
         (void) syncfs(dfd);
-        st->journal = journal_zeroout(dfd);
+        /* ext4's journal holds copies of metadata blocks as they were
+         * written, and a new directory block takes whatever a stale cached
+         * page of the device held in its unused bytes: the old data of
+         * freed files ends up in the journal, which is not free space and
+         * no fill reaches.  ZEROOUT zeroes every journal block. */
+        st->journal = ext4_checkpoint(dfd, EXT4_IOC_CHECKPOINT_FLAG_ZEROOUT, "zero:journal");
         struct fstrim_range range = { .start = 0, .len = UINT64_MAX, .minlen = 0 };
         st->trim = z_ioctl(dfd, FITRIM, &range, "zero:fitrim");
         if (st->trim == 0)

@@ -2,6 +2,7 @@
 """Helpers for the zeroization tests: image files, loop devices and ext4
 mounts of a few MiB under pytest's tmp_path, always torn down (umount,
 losetup -d) in reverse order, even when the test fails."""
+import mmap
 import os
 import shutil
 import subprocess
@@ -126,6 +127,30 @@ def reserve(dev):
 def set_reserve(dev, value):
     with open(f"/sys/fs/ext4/{os.path.basename(dev)}/reserved_clusters", "w") as f:
         f.write(f"{value}\n")
+
+
+def fill_with(path: Path, dev, block: bytes):
+    """Write `block` (4 KiB) into file path until the filesystem on dev is
+    full, its ext4 reserve included (lowered meanwhile, then restored).
+    O_DIRECT: buffered writes into a full ext4 without its reserve can
+    stall writeback (a guest hung on it)."""
+    assert len(block) == 4096
+    orig = reserve(dev)
+    set_reserve(dev, 0)
+    buf = mmap.mmap(-1, 1 << 20)
+    buf.write(block * 256)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_DIRECT)
+    try:
+        for size in (1 << 20, 4096):
+            try:
+                while os.write(fd, memoryview(buf)[:size]) > 0:
+                    pass
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+        set_reserve(dev, orig)
+    os.sync()
 
 
 def fs_uuid(image):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rkreset import FAULT_INJECTION, build_ssr_root, run
-from rkzero import disks, markers_in, needs_loop, plant_markers, reserve, set_reserve  # noqa: F401
+from rkzero import disks, fill_with, markers_in, needs_loop, plant_markers, reserve  # noqa: F401
 
 pytestmark = needs_loop
 
@@ -87,18 +87,8 @@ def stale_rig(disks, tmp_path):
     blocks cached: uptodate pages of the device with deleted data."""
     r = rig(disks, tmp_path, block=4096)
     gone = f"RKMARK-stale-{os.urandom(6).hex()}"
-    line = ((gone + "\n") * 1000).encode()
-    orig = reserve(r["dev"])
-    set_reserve(r["dev"], 0)        # the reserve's blocks too
-    with open(r["root"] / "gone.bin", "wb") as f:
-        try:
-            while True:
-                f.write(line)
-                f.flush()
-        except OSError:
-            pass
-    set_reserve(r["dev"], orig)
-    os.sync()
+    line = (gone + "\n").encode()
+    fill_with(r["root"] / "gone.bin", r["dev"], line * (4096 // len(line)) + b"\n" * (4096 % len(line)))
     (r["root"] / "gone.bin").unlink()
     os.sync()
     with open(r["dev"], "rb") as f:

@@ -4,15 +4,14 @@ on loop devices and loop-mounted ext4 images of a few MiB: markers gone
 from the raw images, every refusal of issue 4 item 6 with nothing changed,
 resume after a kill, and the fill never left behind."""
 import hashlib
-import mmap
 import os
 import re
 import shutil
 
 import pytest
 
-from rkzero import (FAULT_INJECTION, RK_ZERO, fs_uuid, markers_in, needs_loop, plant_markers, reserve, run,
-                    set_reserve, write_config, disks)  # noqa: F401  (fixture)
+from rkzero import (FAULT_INJECTION, RK_ZERO, fill_with, fs_uuid, markers_in, needs_loop, plant_markers, reserve,
+                    run, set_reserve, write_config, disks)  # noqa: F401  (fixture)
 
 pytestmark = needs_loop
 
@@ -585,22 +584,7 @@ def _fragmented_stale_fs(disks, tmp_path):
         (mnt / "keep" / f"k{i}").write_bytes(b"k" * 4096)
         (mnt / "keep" / f"s{i}").write_bytes(block * 8)
     os.sync()
-    orig = reserve(dev)
-    set_reserve(dev, 0)
-    # the rest of the free space too; O_DIRECT: buffered writes into a
-    # full ext4 without its reserve can stall writeback
-    fd = os.open(mnt / "secret", os.O_WRONLY | os.O_CREAT | os.O_DIRECT)
-    buf = mmap.mmap(-1, 1 << 20)
-    buf.write(block * 256)
-    for size in (1 << 20, 4096):
-        try:
-            while os.write(fd, memoryview(buf)[:size]) > 0:
-                pass
-        except OSError:
-            pass
-    os.close(fd)
-    set_reserve(dev, orig)
-    os.sync()
+    fill_with(mnt / "secret", dev, block)     # the rest of the free space too
     for i in range(300):
         (mnt / "keep" / f"s{i}").unlink()
     os.unlink(mnt / "secret")
